@@ -1,0 +1,37 @@
+/**
+ * Assembles the activity set from the parts the worker could configure. A step whose outside system is not
+ * configured fails at once, non-retryably, naming what is missing: never a stub that reports success.
+ */
+import { notConfigured } from './errors.js';
+import type { ActivityName, GmsaActivities } from './types.js';
+
+const AD = 'Active Directory (AD_URL, AD_BIND_USER, AD_BIND_PASSWORD or AD_BIND_PASSWORD_FILE, AD_CA_FILE)';
+const AZURE = 'Azure (AZURE_SUBSCRIPTION_ID and an Azure credential)';
+const KUBERNETES = 'Kubernetes (KUBECONFIG, or Azure to fetch the cluster credential)';
+
+/** The outside system each step needs, for the "not configured" message. */
+export const ACTIVITY_NEEDS: Record<ActivityName, string> = {
+  confirmAksGmsa: AZURE,
+  ensureManagedIdentity: AZURE,
+  ensureKeyVault: AZURE,
+  storeUserSecret: AZURE,
+  grantKeyVaultAccess: AZURE,
+  getDomainFacts: AD,
+  ensureKdsRootKey: AD,
+  ensureDomainUser: `${AD} and a Key Vault secret reader (${AZURE})`,
+  ensureGmsa: AD,
+  ensureCredentialSpec: KUBERNETES,
+  verifyChain: `the chain check: ${AZURE}, ${AD} and ${KUBERNETES}`,
+};
+
+export function createActivities(parts: Partial<GmsaActivities>): GmsaActivities {
+  const all = {} as Record<ActivityName, unknown>;
+  for (const name of Object.keys(ACTIVITY_NEEDS) as ActivityName[]) {
+    all[name] =
+      parts[name] ??
+      (async () => {
+        throw notConfigured(ACTIVITY_NEEDS[name]);
+      });
+  }
+  return all as GmsaActivities;
+}

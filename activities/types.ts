@@ -1,0 +1,226 @@
+/**
+ * The activity contract: what each provisioning step takes and returns. The workflow imports these types only;
+ * implementations live one file per outside system (aks, active-directory, key-vault, managed-identity, kubernetes)
+ * and are assembled by createActivities (activities/index.ts).
+ *
+ * Nothing here carries a secret: passwords move only between Key Vault and AD inside an activity.
+ */
+import type { ClusterRef } from '../domain/request.js';
+
+export type { ClusterRef };
+
+/** Azure resource coordinates shared by the vault and identity steps. */
+export interface AzureResourceRef {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+}
+
+// ---- confirmAksGmsa -------------------------------------------------------------------------------------------
+
+export interface ConfirmAksGmsaInput {
+  cluster: ClusterRef;
+  /** Passed to AKS as gmsaProfile.rootDomainName (with dnsServer, or neither when dnsServer is absent). */
+  domainFqdn: string;
+  dnsServer?: string;
+  /** Enable gMSA on the cluster when it is off (GET, modify, PUT as `az aks update --enable-windows-gmsa`). */
+  enable: boolean;
+}
+
+export interface ConfirmAksGmsaResult {
+  clusterId: string;
+  nodeResourceGroup: string;
+  /** True when this run turned gMSA on (so a rollback knows what it changed). */
+  enabledByThisRun: boolean;
+  /** The kubelet identity, used when options.hostIdentity is kubeletIdentity. */
+  kubeletIdentity?: { objectId: string; clientId: string; resourceId: string };
+}
+
+// ---- ensureManagedIdentity -------------------------------------------------------------------------------------
+
+export interface EnsureManagedIdentityInput extends AzureResourceRef {
+  location: string;
+}
+
+export interface ManagedIdentityResult {
+  id: string;
+  /** The objectId: what the CCG plugin puts in ObjectId= and what Key Vault access is granted to. */
+  principalId: string;
+  clientId: string;
+  created: boolean;
+}
+
+// ---- ensureKeyVault / storeUserSecret / grantKeyVaultAccess ----------------------------------------------------
+
+export interface EnsureKeyVaultInput extends AzureResourceRef {
+  location: string;
+  accessMode: 'accessPolicy' | 'rbac';
+}
+
+export interface KeyVaultResult {
+  id: string;
+  vaultUri: string;
+  created: boolean;
+}
+
+export interface StoreUserSecretInput {
+  vaultUri: string;
+  secretName: string;
+  /** Written as `<DOMAIN FQDN>\<user>:<password>`, the CCG plugin's format. */
+  domainFqdn: string;
+  user: string;
+}
+
+export interface UserSecretResult {
+  /** Versionless secret URI, so the node plugin always reads the latest version. */
+  secretUri: string;
+  /** False when an existing well-formed secret for the same user was kept. */
+  created: boolean;
+}
+
+export interface GrantKeyVaultAccessInput {
+  cluster: ClusterRef;
+  nodeResourceGroup: string;
+  vault: { id: string } & AzureResourceRef;
+  hostIdentity: 'managedIdentity' | 'kubeletIdentity';
+  /** The identity to attach and grant when hostIdentity is managedIdentity. */
+  managedIdentity: { id: string; principalId: string };
+  kubeletIdentity?: { objectId: string };
+  accessMode: 'accessPolicy' | 'rbac';
+}
+
+export interface GrantKeyVaultAccessResult {
+  /** The principal the node plugin reads the secret as (PluginInput ObjectId). */
+  principalId: string;
+  /** Scale sets this run attached the identity to (empty on a rerun). */
+  scaleSetsUpdated: string[];
+  access: 'accessPolicy' | 'roleAssignment';
+}
+
+// ---- Active Directory ------------------------------------------------------------------------------------------
+
+export interface DomainFacts {
+  dnsName: string;
+  netbiosName: string;
+  /** The forest root's DNS name (credspec DnsTreeName). */
+  forestRoot: string;
+  /** The domain's objectGUID as a lowercase string (not the gMSA's). */
+  domainGuid: string;
+  /** The domain SID, S-1-5-21-a-b-c (not the gMSA's). */
+  domainSid: string;
+}
+
+export interface GetDomainFactsInput {
+  domainFqdn: string;
+}
+
+export interface EnsureKdsRootKeyInput {
+  create: boolean;
+  effective: 'immediately' | 'backdated';
+}
+
+export interface KdsRootKeyResult {
+  keyId: string;
+  /** ISO time from which DCs use the key to compute gMSA passwords (msKds-UseStartTime + replication). */
+  usableAt: string;
+  created: boolean;
+}
+
+export interface EnsureDomainUserInput {
+  domainFqdn: string;
+  user: string;
+  /** Where the password is read from: the secret storeUserSecret wrote. */
+  secret: { vaultUri: string; secretName: string };
+  /** DN of the container, relative to the domain; defaults to CN=Users. */
+  container?: string;
+}
+
+export interface DomainUserResult {
+  dn: string;
+  sid: string;
+  created: boolean;
+  /** True when the user existed and its password was reset to the one in Key Vault. */
+  passwordReset: boolean;
+}
+
+export interface EnsureGmsaInput {
+  domainFqdn: string;
+  name: string;
+  /** Principals allowed to retrieve the managed password (msDS-GroupMSAMembership), by SID. */
+  allowedPrincipalSids: string[];
+}
+
+export interface GmsaResult {
+  dn: string;
+  sid: string;
+  created: boolean;
+  /** True when a principal was merged into an existing descriptor. */
+  membershipChanged: boolean;
+}
+
+// ---- Kubernetes ------------------------------------------------------------------------------------------------
+
+export interface EnsureCredentialSpecInput {
+  cluster: ClusterRef;
+  specName: string;
+  gmsaName: string;
+  domain: DomainFacts;
+  /** PluginInput: ObjectId=<principalId>;SecretUri=<secretUri>. */
+  hostAccount: { principalId: string; secretUri: string };
+  rbac: { namespace: string; serviceAccount: string };
+}
+
+export interface CredentialSpecResult {
+  name: string;
+  resourceVersion: string;
+  clusterRole: string;
+  roleBinding: { namespace: string; name: string };
+  changed: boolean;
+}
+
+// ---- verifyChain -----------------------------------------------------------------------------------------------
+
+export interface VerifyChainInput {
+  cluster: ClusterRef;
+  domainFqdn: string;
+  gmsaName: string;
+  specName: string;
+  secretUri: string;
+  rbac: { namespace: string; serviceAccount: string };
+}
+
+export interface ChainCheck {
+  link: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface VerifyChainResult {
+  checks: ChainCheck[];
+}
+
+// ---- the whole set ---------------------------------------------------------------------------------------------
+
+export interface GmsaActivities {
+  confirmAksGmsa(input: ConfirmAksGmsaInput): Promise<ConfirmAksGmsaResult>;
+  ensureManagedIdentity(input: EnsureManagedIdentityInput): Promise<ManagedIdentityResult>;
+  ensureKeyVault(input: EnsureKeyVaultInput): Promise<KeyVaultResult>;
+  storeUserSecret(input: StoreUserSecretInput): Promise<UserSecretResult>;
+  getDomainFacts(input: GetDomainFactsInput): Promise<DomainFacts>;
+  ensureKdsRootKey(input: EnsureKdsRootKeyInput): Promise<KdsRootKeyResult>;
+  ensureDomainUser(input: EnsureDomainUserInput): Promise<DomainUserResult>;
+  ensureGmsa(input: EnsureGmsaInput): Promise<GmsaResult>;
+  grantKeyVaultAccess(input: GrantKeyVaultAccessInput): Promise<GrantKeyVaultAccessResult>;
+  ensureCredentialSpec(input: EnsureCredentialSpecInput): Promise<CredentialSpecResult>;
+  verifyChain(input: VerifyChainInput): Promise<VerifyChainResult>;
+}
+
+export type ActivityName = keyof GmsaActivities;
+
+// ---- dependencies shared across systems --------------------------------------------------------------------------
+
+/** Reads a Key Vault secret's current value. The Azure side provides the real one; the AD side reads the user's
+ * password through it, so the password never travels through the workflow. */
+export interface SecretReader {
+  read(vaultUri: string, secretName: string): Promise<string>;
+}

@@ -1,0 +1,78 @@
+/**
+ * The API as a Fastify plugin (routes, auth, problem details, OpenAPI) and buildApp, which makes the server the
+ * way api/main.ts and the tests both use it.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyError } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TokenTable } from './auth.js';
+import { authPlugin } from './plugins/auth.js';
+import { sendProblem } from './problem.js';
+import type { ProvisioningService } from './provisioning-service.js';
+import { healthRoutes } from './routes/health.js';
+import { provisioningRoutes } from './routes/provisionings.js';
+import type { Logger } from '../worker/logger.js';
+import { REDACT_PATHS } from '../worker/logger.js';
+
+export interface AppDeps {
+  service: ProvisioningService;
+  tokens: TokenTable;
+  /** Used when a request names no subscription (PowerShell params files have none). */
+  defaultSubscriptionId?: string;
+  logger?: Logger | boolean;
+}
+
+export async function buildApp(deps: AppDeps) {
+  const app = Fastify({
+    loggerInstance: typeof deps.logger === 'object' ? deps.logger : undefined,
+    logger: typeof deps.logger === 'boolean' ? { level: 'info', redact: REDACT_PATHS } : undefined,
+    bodyLimit: 64 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'aks-gmsa',
+        version: '1',
+        description: 'Provision group Managed Service Accounts for Windows containers on AKS, as a Temporal workflow.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.validation) {
+      const where = err.validationContext ?? 'request';
+      return sendProblem(reply, {
+        status: 400,
+        detail: `invalid ${where}`,
+        errors: err.validation.map((v) => ({
+          field: `/${where}${v.instancePath || (v.params as { missingProperty?: string }).missingProperty ? `${v.instancePath}` : ''}`,
+          message: v.message ?? 'is invalid',
+        })),
+      });
+    }
+    if (err.statusCode === 413)
+      return sendProblem(reply, { status: 413, detail: 'the request body is larger than 64 KiB' });
+    if (err.statusCode === 415) return sendProblem(reply, { status: 415, detail: 'send application/json' });
+    if (err.statusCode === 400) return sendProblem(reply, { status: 400, detail: err.message });
+    req.log.error({ err }, 'request failed');
+    return sendProblem(reply, { status: 500, detail: 'internal error; see the API log' });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, { status: 404, detail: `no route ${req.method} ${req.url}` }),
+  );
+
+  await app.register(healthRoutes, { service: deps.service });
+  await app.register(async (v1) => {
+    await v1.register(authPlugin, { tokens: deps.tokens });
+    await v1.register(provisioningRoutes, { service: deps.service, defaultSubscriptionId: deps.defaultSubscriptionId });
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,49 @@
+/**
+ * The API process: configuration from the environment, a lazy Temporal connection (the API starts even while
+ * Temporal is down; /readyz says so), the Fastify app on GMSA_API_HOST:GMSA_API_PORT.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { connectionOptions, readTemporalSettings } from '../temporal/settings.js';
+import { ConfigError, optional } from '../worker/config/env.js';
+import { createLogger } from '../worker/logger.js';
+import { buildApp } from './app.js';
+import { TokenTable } from './auth.js';
+import { ProvisioningService } from './provisioning-service.js';
+
+async function main(): Promise<void> {
+  let settings, tokens, port: number;
+  try {
+    settings = readTemporalSettings();
+    tokens = TokenTable.parse(process.env.GMSA_API_TOKENS);
+    if (tokens.size === 0) throw new ConfigError('GMSA_API_TOKENS', 'is required: comma-separated role:token entries');
+    port = Number(optional(process.env, 'GMSA_API_PORT') ?? '3000');
+    if (!Number.isInteger(port) || port <= 0 || port > 65535)
+      throw new ConfigError('GMSA_API_PORT', 'must be a TCP port');
+  } catch (err) {
+    console.error(`api: bad configuration: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  const host = optional(process.env, 'GMSA_API_HOST') ?? '127.0.0.1';
+  const logger = createLogger(optional(process.env, 'LOG_LEVEL') ?? 'info', 'api');
+  const connection = Connection.lazy(connectionOptions(settings));
+  const client = new Client({ connection, namespace: settings.namespace });
+  const app = await buildApp({
+    service: new ProvisioningService(client, settings),
+    tokens,
+    defaultSubscriptionId: optional(process.env, 'AZURE_SUBSCRIPTION_ID'),
+    logger,
+  });
+  const close = async () => {
+    await app.close();
+    await connection.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', close);
+  process.once('SIGINT', close);
+  await app.listen({ host, port });
+}
+
+main().catch((err: unknown) => {
+  console.error('api: fatal:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+/** Bearer-token authentication for every route registered after it, and `requirePermission` for each route. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { allowed, type Permission, type Principal, type TokenTable } from '../auth.js';
+import { sendProblem } from '../problem.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export const authPlugin = fp<{ tokens: TokenTable }>(async (app, { tokens }) => {
+  app.decorateRequest('principal', undefined);
+  app.addHook('onRequest', async (req, reply) => {
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const principal = match ? tokens.authenticate(match[1]!) : undefined;
+    if (!principal) {
+      reply.header('www-authenticate', 'Bearer realm="aks-gmsa"');
+      return sendProblem(reply, {
+        status: 401,
+        detail: match
+          ? 'the bearer token is not valid'
+          : 'send Authorization: Bearer <token> (tokens: GMSA_API_TOKENS)',
+      });
+    }
+    req.principal = principal;
+  });
+});
+
+/** A preHandler that answers 403 unless the caller's role grants `permission`. */
+export function requirePermission(permission: Permission) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!req.principal || !allowed(req.principal, permission)) {
+      return sendProblem(reply, {
+        status: 403,
+        detail: `${permission} needs the role ${permission === 'read' ? 'viewer, operator or approver' : permission === 'approve' ? 'approver' : 'operator'}`,
+      });
+    }
+  };
+}

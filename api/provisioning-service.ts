@@ -1,0 +1,227 @@
+/**
+ * What the API does with Temporal: start a provisioning under its deterministic id, list, read progress, approve
+ * and cancel. The routes stay thin; this is the one place that knows workflow ids, search attributes and statuses.
+ */
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { ProvisionRequest } from '../domain/request.js';
+import { provisioningId } from '../domain/workflow-id.js';
+import {
+  approveAdStepSignal,
+  PROVISION_WORKFLOW,
+  progressQuery,
+  provisionSummary,
+  type Progress,
+  type ProvisionOutputs,
+} from '../workflows/definitions.js';
+import type { TemporalSettings } from '../temporal/settings.js';
+
+/** Custom search attributes: the Temporal UI and the list filter find runs by cluster and spec. */
+export const SEARCH_ATTRIBUTES = {
+  cluster: defineSearchAttributeKey('GmsaCluster', SearchAttributeType.KEYWORD),
+  spec: defineSearchAttributeKey('GmsaCredentialSpec', SearchAttributeType.KEYWORD),
+};
+
+export type WorkflowStatus =
+  | 'RUNNING'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'CANCELLED'
+  | 'TERMINATED'
+  | 'TIMED_OUT'
+  | 'CONTINUED_AS_NEW'
+  | 'UNKNOWN'
+  | 'UNSPECIFIED';
+/** Temporal spells it CANCELLED in the SDK; DESIGN's contract says CANCELED. */
+export type ApiStatus = Exclude<WorkflowStatus, 'CANCELLED'> | 'CANCELED';
+const apiStatus = (s: string): ApiStatus => (s === 'CANCELLED' ? 'CANCELED' : (s as ApiStatus));
+
+/** Visibility query names for the list filter. */
+const VISIBILITY_STATUS: Record<string, string> = {
+  RUNNING: 'Running',
+  COMPLETED: 'Completed',
+  FAILED: 'Failed',
+  CANCELED: 'Canceled',
+  TERMINATED: 'Terminated',
+  TIMED_OUT: 'TimedOut',
+};
+export const LIST_STATUSES = Object.keys(VISIBILITY_STATUS);
+
+export class NotFound extends Error {}
+export class AlreadyRunning extends Error {
+  constructor(readonly runningId: string) {
+    super(`a provisioning for this cluster and credential spec is already running: ${runningId}`);
+  }
+}
+export class NotRunning extends Error {}
+
+export interface ProvisioningView {
+  id: string;
+  runId: string;
+  status: ApiStatus;
+  phase: string;
+  startedAt?: string;
+  closedAt?: string;
+  cluster?: string;
+  credentialSpecName?: string;
+  steps: Progress['steps'];
+  approval?: Progress['approval'];
+  outputs?: ProvisionOutputs;
+  error?: string;
+  links: { self: string; temporalUi: string };
+}
+
+export interface ProvisioningSummary {
+  id: string;
+  runId: string;
+  status: ApiStatus;
+  startedAt: string;
+  closedAt?: string;
+  cluster?: string;
+  credentialSpecName?: string;
+  links: { self: string; temporalUi: string };
+}
+
+export class ProvisioningService {
+  constructor(
+    private readonly client: Client,
+    private readonly settings: TemporalSettings,
+  ) {}
+
+  links(id: string) {
+    const ui = `${this.settings.uiUrl}/namespaces/${encodeURIComponent(this.settings.namespace)}/workflows/${encodeURIComponent(id)}`;
+    return { self: `/v1/provisionings/${id}`, temporalUi: ui };
+  }
+
+  async start(request: ProvisionRequest): Promise<{ id: string; runId: string }> {
+    const id = provisioningId(request);
+    try {
+      const handle = await this.client.workflow.start(PROVISION_WORKFLOW, {
+        workflowId: id,
+        taskQueue: this.settings.taskQueue,
+        args: [request],
+        // A finished provisioning may run again (a rerun converges); a running one may not start twice.
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+        staticSummary: provisionSummary(request),
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.cluster, value: request.cluster.name.toLowerCase() },
+          { key: SEARCH_ATTRIBUTES.spec, value: request.gmsa.credentialSpecName },
+        ],
+      });
+      return { id, runId: handle.firstExecutionRunId };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new AlreadyRunning(id);
+      throw err;
+    }
+  }
+
+  async list(filter: { status?: string; cluster?: string; limit: number }): Promise<ProvisioningSummary[]> {
+    const clauses = [`WorkflowType = '${PROVISION_WORKFLOW}'`];
+    if (filter.status) clauses.push(`ExecutionStatus = '${VISIBILITY_STATUS[filter.status]}'`);
+    // The route's schema allows only name characters here, so quoting is safe.
+    if (filter.cluster) clauses.push(`GmsaCluster = '${filter.cluster.toLowerCase()}'`);
+    const out: ProvisioningSummary[] = [];
+    for await (const w of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: filter.limit })) {
+      out.push({
+        id: w.workflowId,
+        runId: w.runId,
+        status: apiStatus(w.status.name),
+        startedAt: w.startTime.toISOString(),
+        closedAt: w.closeTime?.toISOString(),
+        cluster: w.typedSearchAttributes.get(SEARCH_ATTRIBUTES.cluster),
+        credentialSpecName: w.typedSearchAttributes.get(SEARCH_ATTRIBUTES.spec),
+        links: this.links(w.workflowId),
+      });
+      if (out.length >= filter.limit) break;
+    }
+    // Visibility returns newest first already; sort anyway so the contract does not rest on a server detail.
+    return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  }
+
+  async get(id: string): Promise<ProvisioningView> {
+    const handle = this.client.workflow.getHandle(id);
+    const description = await this.describe(id);
+    const status = apiStatus(description.status.name);
+    const progress = await this.progress(id).catch(() => undefined);
+    let error = progress?.error;
+    if (!error && (status === 'FAILED' || status === 'TIMED_OUT' || status === 'TERMINATED')) {
+      error = await handle.result().then(
+        () => undefined,
+        (e: unknown) => failureMessage(e),
+      );
+    }
+    return {
+      id,
+      runId: description.runId,
+      status,
+      phase: progress?.phase ?? (status === 'RUNNING' ? 'starting' : status.toLowerCase()),
+      startedAt: description.startTime.toISOString(),
+      closedAt: description.closeTime?.toISOString(),
+      cluster: description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.cluster),
+      credentialSpecName: description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.spec),
+      steps: progress?.steps ?? [],
+      approval: progress?.approval,
+      outputs: progress?.outputs,
+      error,
+      links: this.links(id),
+    };
+  }
+
+  async approve(id: string, by: string, comment?: string): Promise<void> {
+    await this.requireRunning(id);
+    await this.client.workflow.getHandle(id).signal(approveAdStepSignal, { by, comment });
+  }
+
+  async cancel(id: string): Promise<void> {
+    await this.requireRunning(id);
+    await this.client.workflow.getHandle(id).cancel();
+  }
+
+  /** Readiness: the namespace answers. */
+  async ping(): Promise<void> {
+    await this.client.connection.withDeadline(Date.now() + 2000, () =>
+      this.client.workflowService.describeNamespace({ namespace: this.settings.namespace }),
+    );
+  }
+
+  private async progress(id: string): Promise<Progress> {
+    // A closed run is answered by replay on a worker; do not let a missing worker hang the request.
+    return this.client.connection.withDeadline(Date.now() + 5000, () =>
+      this.client.workflow.getHandle(id).query(progressQuery),
+    );
+  }
+
+  private async describe(id: string): Promise<WorkflowExecutionDescription> {
+    try {
+      const d = await this.client.workflow.getHandle(id).describe();
+      if (d.type !== PROVISION_WORKFLOW) throw new NotFound(id);
+      return d;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new NotFound(id);
+      throw err;
+    }
+  }
+
+  private async requireRunning(id: string): Promise<void> {
+    const d = await this.describe(id);
+    if (d.status.name !== 'RUNNING')
+      throw new NotRunning(`provisioning ${id} is ${apiStatus(d.status.name)}, not running`);
+  }
+}
+
+/** The innermost message of a workflow failure: the step's own words. */
+function failureMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  let message = e?.message ?? String(err);
+  while (e?.cause) {
+    e = e.cause as { message?: string; cause?: unknown };
+    if (e.message) message = e.message;
+  }
+  return message;
+}

@@ -1,0 +1,17 @@
+/**
+ * The lab's stand-ins for the outside world, in start order, each with the settings that replace it with a real
+ * system. `npm start` and the test runner take them from here.
+ */
+import type { LabPart } from './part.js';
+
+export interface LabPartEntry {
+  part: LabPart;
+  /** Environment variables that point at a real system instead. */
+  replacedBy: string[];
+  /** The integration test folder (test/integration/<dir>) that needs it. */
+  testDir: string;
+}
+
+export function labParts(): LabPartEntry[] {
+  return [];
+}

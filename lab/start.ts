@@ -1,0 +1,138 @@
+/**
+ * `npm start`: the whole product on its embedded defaults. Starts the lab parts (Temporal dev server, and the
+ * stand-ins for AD, Azure and Kubernetes that exist), writes .lab/lab.env, runs the worker and the API, prints
+ * where everything is. Ctrl-C stops everything it started, by pid. Settings already in the environment
+ * (TEMPORAL_ADDRESS, AD_URL, AZURE_*, KUBECONFIG) replace the matching lab part with the real thing.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { labParts } from './parts.js';
+import { LAB_DIR, LAB_ENV_FILE, labPath, PROJECT_ROOT } from './paths.js';
+import type { LabPart } from './part.js';
+import { waitUntil } from './process.js';
+import { temporalLab } from './temporal.js';
+
+const API_PORT = Number(process.env.GMSA_API_PORT ?? 3000);
+const API_URL = `http://127.0.0.1:${API_PORT}`;
+
+/** Lab tokens: made once, kept in .lab so scripts and people can reuse them across restarts. */
+function labTokens(): string {
+  const file = labPath('api-tokens');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const t = () => randomBytes(18).toString('base64url');
+  const spec = `viewer:viewer:${t()},operator:operator:${t()},approver:ad-operator:${t()}`;
+  writeFileSync(file, `${spec}\n`, { mode: 0o600 });
+  return spec;
+}
+
+function shellQuote(v: string): string {
+  return `'${v.replace(/'/g, `'\\''`)}'`;
+}
+
+function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script)], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`${name} exited (${signal ?? code}); stopping the lab`);
+      void stop(1);
+    }
+  });
+  return child;
+}
+
+let stopping = false;
+const started: LabPart[] = [];
+const children: ChildProcess[] = [];
+
+async function stop(code: number): Promise<never> {
+  stopping = true;
+  console.log('\nstopping…');
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once('exit', () => resolve());
+          c.kill('SIGTERM');
+          setTimeout(() => c.kill('SIGKILL'), 15_000).unref();
+        }),
+    ),
+  );
+  for (const part of started.reverse()) {
+    await part.stop().catch((e: unknown) => console.error(`stopping ${part.name}: ${(e as Error).message}`));
+    console.log(`stopped ${part.name}`);
+  }
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  mkdirSync(LAB_DIR, { recursive: true });
+  process.once('SIGINT', () => void stop(0));
+  process.once('SIGTERM', () => void stop(0));
+
+  const settings: Record<string, string> = {};
+  const start = async (part: LabPart) => {
+    const t0 = Date.now();
+    console.log(`starting ${part.name}…`);
+    Object.assign(settings, await part.start());
+    started.push(part);
+    console.log(`${part.name} ready (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  };
+
+  if (process.env.TEMPORAL_ADDRESS) console.log(`Temporal: using ${process.env.TEMPORAL_ADDRESS}`);
+  else await start(temporalLab({ codecEndpoint: `${API_URL}/codec` }));
+  for (const { part, replacedBy } of labParts()) {
+    if (replacedBy.some((v) => process.env[v]))
+      console.log(`${part.name}: using ${replacedBy.find((v) => process.env[v])} from the environment`);
+    else await start(part);
+  }
+
+  settings.GMSA_API_TOKENS = process.env.GMSA_API_TOKENS ?? labTokens();
+  settings.GMSA_API_URL = API_URL;
+  writeFileSync(
+    LAB_ENV_FILE,
+    Object.entries(settings)
+      .map(([k, v]) => `export ${k}=${shellQuote(v)}`)
+      .join('\n') + '\n',
+    { mode: 0o600 },
+  );
+
+  const env = { ...process.env, ...settings, GMSA_API_PORT: String(API_PORT) };
+  children.push(run('worker', 'worker/main.ts', env));
+  children.push(run('api', 'api/main.ts', env));
+  await waitUntil('API', async () => (await fetch(`${API_URL}/readyz`)).ok, { timeoutMs: 60_000 });
+
+  const tokens = Object.fromEntries(
+    settings.GMSA_API_TOKENS.split(',').map((e) => {
+      const parts = e.split(':');
+      return [parts[0], parts[parts.length - 1]];
+    }),
+  );
+  const ui = settings.TEMPORAL_UI_URL ?? process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233';
+  console.log(`
+aks-gmsa is running.
+  API          ${API_URL}   (OpenAPI: ${API_URL}/docs)
+  Temporal UI  ${ui}
+  settings     ${path.relative(PROJECT_ROOT, LAB_ENV_FILE)}   (source it in a shell)
+  tokens       operator ${tokens.operator}
+               approver ${tokens.approver}
+               viewer   ${tokens.viewer}
+
+Try it:
+  curl -s -X POST ${API_URL}/v1/provisionings -H 'authorization: Bearer ${tokens.operator}' \\
+       -H 'content-type: application/json' --data @examples/lab-request.json
+  curl -s ${API_URL}/v1/provisionings -H 'authorization: Bearer ${tokens.viewer}'
+
+Ctrl-C stops everything.`);
+}
+
+main().catch(async (err: unknown) => {
+  console.error(`npm start failed: ${err instanceof Error ? err.message : String(err)}`);
+  await stop(1);
+});

@@ -1,0 +1,64 @@
+/**
+ * The Temporal dev server of the lab: the official CLI (scripts/temporal-toolchain.sh) running `server start-dev`
+ * on loopback with a SQLite file under .lab/temporal, so a restart resumes running workflows. The custom search
+ * attributes are registered at start. Skipped when TEMPORAL_ADDRESS points at a server already.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { labPath, PROJECT_ROOT } from './paths.js';
+import type { LabPart } from './part.js';
+import { portOpen, runningPid, startDaemon, stopDaemon, waitUntil } from './process.js';
+
+export const SEARCH_ATTRIBUTE_FLAGS = [
+  '--search-attribute',
+  'GmsaCluster=Keyword',
+  '--search-attribute',
+  'GmsaCredentialSpec=Keyword',
+];
+
+/** Path of a Temporal binary, installed on first use. */
+export function temporalBinary(which: 'cli' | 'test-server'): string {
+  return execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts', 'temporal-toolchain.sh'), which], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+}
+
+export interface TemporalLabOptions {
+  port?: number;
+  uiPort?: number;
+  /** Keep state across restarts (npm start); tests use a throwaway database. */
+  dbFile?: string;
+  /** Codec server for the UI to decode payloads. */
+  codecEndpoint?: string;
+  dir?: string;
+  /** No web UI (tests). */
+  headless?: boolean;
+}
+
+export function temporalLab(o: TemporalLabOptions = {}): LabPart {
+  const port = o.port ?? 7233;
+  const uiPort = o.uiPort ?? 8233;
+  const dir = o.dir ?? labPath('temporal');
+  const pidFile = path.join(dir, 'temporal.pid');
+  const logFile = path.join(dir, 'temporal.log');
+  const settings = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}` };
+  return {
+    name: 'temporal',
+    async start() {
+      if (runningPid(pidFile) !== undefined && (await portOpen(port))) return settings;
+      if (await portOpen(port)) throw new Error(`temporal: port ${port} is taken by another process`);
+      const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port)];
+      args.push(...(o.headless ? ['--headless'] : ['--ui-port', String(uiPort)]));
+      args.push('--db-filename', o.dbFile ?? path.join(dir, 'temporal.sqlite'));
+      args.push('--log-level', 'warn', ...SEARCH_ATTRIBUTE_FLAGS);
+      if (o.codecEndpoint) args.push('--ui-codec-endpoint', o.codecEndpoint);
+      startDaemon({ name: 'temporal', command: temporalBinary('cli'), args, pidFile, logFile });
+      await waitUntil('temporal dev server', () => portOpen(port), { timeoutMs: 60_000, logFile });
+      return settings;
+    },
+    async stop() {
+      await stopDaemon(pidFile);
+    },
+  };
+}

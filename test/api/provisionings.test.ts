@@ -1,0 +1,296 @@
+/**
+ * The REST contract through Fastify's inject, with the real Temporal dev server behind it and a worker running
+ * activity doubles: every route, auth, validation, 409 for a duplicate, and a real workflow's progress read back.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { buildApp } from '../../api/app.js';
+import { TokenTable } from '../../api/auth.js';
+import { ProvisioningService } from '../../api/provisioning-service.js';
+import { freePort } from '../../lab/process.js';
+import { readTemporalSettings } from '../../temporal/settings.js';
+import { activityDoubles } from '../support/activity-doubles.js';
+import { exampleRequest, uniqueSpec } from '../support/requests.js';
+import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+
+const TOKENS = {
+  viewer: 'viewer-token-0123456789',
+  operator: 'operator-token-0123456789',
+  approver: 'approver-token-0123456789',
+};
+const tokens = TokenTable.parse(
+  `viewer:${TOKENS.viewer},operator:${TOKENS.operator},approver:alice:${TOKENS.approver}`,
+);
+const as = (role: keyof typeof TOKENS) => ({ authorization: `Bearer ${TOKENS[role]}` });
+
+let env: TestWorkflowEnvironment;
+let app: Awaited<ReturnType<typeof buildApp>>;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = uniqueQueue('api');
+
+before(async () => {
+  env = await devServerEnv();
+  const settings = { ...readTemporalSettings({ TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS }), taskQueue };
+  app = await buildApp({
+    service: new ProvisioningService(env.client, settings),
+    tokens,
+    defaultSubscriptionId: '00000000-0000-0000-0000-000000000000',
+  });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: activityDoubles().activities,
+  });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await app?.close();
+  await env?.teardown();
+});
+
+/** A distinct cluster per test, so list filters and workflow ids never collide across tests or runs. */
+const uniqueCluster = () => `aks-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+function request(o: Parameters<typeof exampleRequest>[0] = {}, cluster = uniqueCluster()) {
+  const r = exampleRequest({ spec: uniqueSpec('api'), ...o });
+  r.cluster.name = cluster;
+  return r;
+}
+
+async function post(body: unknown, role: keyof typeof TOKENS = 'operator') {
+  return app.inject({ method: 'POST', url: '/v1/provisionings', headers: as(role), payload: body as object });
+}
+
+async function waitFor(id: string, ok: (b: Record<string, unknown>) => boolean, what: string) {
+  const deadline = Date.now() + 20_000;
+  let body: Record<string, unknown> = {};
+  while (Date.now() < deadline) {
+    const res = await app.inject({ url: `/v1/provisionings/${id}`, headers: as('viewer') });
+    body = res.json();
+    if (res.statusCode === 200 && ok(body)) return body;
+    await delay(150);
+  }
+  assert.fail(`timed out waiting for ${what}: ${JSON.stringify(body).slice(0, 500)}`);
+}
+
+const stepOf = (b: Record<string, unknown>, name: string) =>
+  (b.steps as { name: string; status: string }[]).find((s) => s.name === name);
+
+describe('health and docs', () => {
+  test('GET /healthz answers without a token', async () => {
+    const res = await app.inject({ url: '/healthz' });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { status: 'ok' });
+  });
+
+  test('GET /readyz is 200 while Temporal answers, 503 when it does not', async () => {
+    assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200);
+    const port = await freePort(); // nothing listens there
+    const settings = readTemporalSettings({ TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    const connection = Connection.lazy({ address: settings.address });
+    const down = await buildApp({ service: new ProvisioningService(new Client({ connection }), settings), tokens });
+    const res = await down.inject({ url: '/readyz' });
+    assert.equal(res.statusCode, 503);
+    assert.match(res.json().detail, /^Temporal: /);
+    await down.close();
+  });
+
+  test('GET /openapi.json describes every route; /docs serves the UI', async () => {
+    const doc = (await app.inject({ url: '/openapi.json' })).json();
+    assert.equal(doc.openapi, '3.1.0');
+    for (const p of [
+      '/v1/provisionings',
+      '/v1/provisionings/{id}',
+      '/v1/provisionings/{id}/approve',
+      '/v1/provisionings/{id}/cancel',
+    ]) {
+      assert.ok(doc.paths[p], `documents ${p}`);
+    }
+    assert.ok(doc.components.securitySchemes.bearer);
+    const ui = await app.inject({ url: '/docs/' });
+    assert.equal(ui.statusCode, 200);
+    assert.match(ui.body, /swagger/i);
+  });
+});
+
+describe('auth', () => {
+  test('401 without a token or with an unknown one, as problem+json', async () => {
+    for (const headers of [{}, { authorization: 'Bearer not-a-token-at-all-000' }, { authorization: 'Basic abc' }]) {
+      const res = await app.inject({ url: '/v1/provisionings', headers });
+      assert.equal(res.statusCode, 401);
+      assert.match(res.headers['content-type'] as string, /^application\/problem\+json/);
+      assert.equal(res.json().status, 401);
+      assert.equal(res.headers['www-authenticate'], 'Bearer realm="aks-gmsa"');
+    }
+  });
+
+  test('403 for a role that may not: viewer starts, operator approves, approver cancels', async () => {
+    assert.equal((await post(request(), 'viewer')).statusCode, 403);
+    const id = 'gmsa-aks1-webapp01-0123456789ab';
+    const approve = await app.inject({
+      method: 'POST',
+      url: `/v1/provisionings/${id}/approve`,
+      headers: as('operator'),
+    });
+    assert.equal(approve.statusCode, 403);
+    assert.match(approve.json().detail, /approver/);
+    const cancel = await app.inject({ method: 'POST', url: `/v1/provisionings/${id}/cancel`, headers: as('approver') });
+    assert.equal(cancel.statusCode, 403);
+  });
+});
+
+describe('validation', () => {
+  test('400 names the offending fields of the nested request', async () => {
+    const r = request() as unknown as Record<string, Record<string, unknown>>;
+    r.gmsa!.name = 'this-name-is-too-long';
+    r.azure!.keyVault = { name: 'kv', secretName: 's' };
+    r.domain!.dnsServer = '10.0.0.300';
+    (r as Record<string, unknown>).extra = 1;
+    const res = await post(r);
+    assert.equal(res.statusCode, 400);
+    assert.match(res.headers['content-type'] as string, /^application\/problem\+json/);
+    const fields = Object.fromEntries(
+      (res.json().errors as { field: string; message: string }[]).map((e) => [e.field, e.message]),
+    );
+    assert.match(fields['/gmsa/name']!, /15/);
+    assert.match(fields['/azure/keyVault/name']!, /3-24/);
+    assert.match(fields['/domain/dnsServer']!, /IPv4/);
+    assert.equal(fields['/extra'], 'unknown field');
+  });
+
+  test('400 for a missing section and for a body that is not an object', async () => {
+    const r = request() as unknown as Record<string, unknown>;
+    delete r.cluster;
+    const res = await post(r);
+    assert.equal(res.statusCode, 400);
+    assert.ok(res.json().errors.some((e: { field: string }) => e.field === '/cluster'));
+    assert.equal((await post([1, 2])).statusCode, 400);
+  });
+
+  test('the PowerShell params object: passwords are refused with where credentials belong', async () => {
+    const res = await post({
+      'aks-cluster-name': 'aks1',
+      'gmsa-domain-user-password': 'P@ssw0rd!',
+      'domain-admin-user-password': 'x',
+    });
+    assert.equal(res.statusCode, 400);
+    const errors = res.json().errors as { field: string; message: string }[];
+    assert.match(errors.find((e) => e.field === '/gmsa-domain-user-password')!.message, /Key Vault/);
+    assert.match(errors.find((e) => e.field === '/domain-admin-user-password')!.message, /worker configuration/);
+    assert.ok(!res.body.includes('P@ssw0rd!'), 'the answer does not echo the password');
+  });
+
+  test('the PowerShell params object starts a provisioning, and its errors use its own keys', async () => {
+    const flat = {
+      'aks-cluster-rg-name': 'rg-aks',
+      'aks-cluster-name': uniqueCluster(),
+      'aks-win-node-pools-names': 'win1',
+      'domain-fqdn': 'contoso.com',
+      'domain-dns-server': '10.0.0.4',
+      'gmsa-name': 'webapp01',
+      'gmsa-domain-user-name': 'gmsa-webapp01',
+      'gmsa-spec-name': uniqueSpec('flat'),
+      'azure-location': 'westeurope',
+      'akv-name': 'kv-gmsa-01',
+      'akv-secret-name': 'gmsa-webapp01',
+      'ami-name': 'mi-gmsa-01',
+      'logs-directory': 'C:\\logs',
+    };
+    const bad = await post({ ...flat, 'gmsa-spec-name': 'Not_RFC1123' });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().errors[0].field, '/gmsa-spec-name');
+    const ok = await post(flat);
+    assert.equal(ok.statusCode, 202, ok.body);
+    await waitFor(ok.json().id, (b) => b.status === 'COMPLETED', 'the flat-params provisioning to complete');
+  });
+
+  test('400 for a malformed id, 404 for an unknown one', async () => {
+    assert.equal((await app.inject({ url: '/v1/provisionings/not..an-id', headers: as('viewer') })).statusCode, 400);
+    const res = await app.inject({ url: '/v1/provisionings/gmsa-aks1-nothing-0123456789ab', headers: as('viewer') });
+    assert.equal(res.statusCode, 404);
+  });
+});
+
+describe('provisionings on the real server', () => {
+  test('POST starts the workflow; GET reads its progress until COMPLETED with outputs', async () => {
+    const res = await post(request());
+    assert.equal(res.statusCode, 202);
+    const { id, status, links } = res.json();
+    assert.equal(status, 'RUNNING');
+    assert.match(id, /^gmsa-aks-/);
+    assert.equal(res.headers.location, `/v1/provisionings/${id}`);
+    assert.match(links.temporalUi, new RegExp(`/namespaces/default/workflows/${id}$`));
+    const done = await waitFor(id, (b) => b.status === 'COMPLETED', 'completion');
+    assert.equal(done.phase, 'completed');
+    assert.equal((done.steps as unknown[]).length, 12);
+    assert.ok((done.steps as { status: string }[]).every((s) => s.status === 'succeeded'));
+    assert.equal((done.outputs as Record<string, string>).credentialSpecName, 'webapp01');
+  });
+
+  test('409 while one runs for the same cluster and spec, with the running id; approve lets it finish', async () => {
+    const r = request({ options: { requireAdApproval: true } });
+    const first = await post(r);
+    assert.equal(first.statusCode, 202);
+    const { id } = first.json();
+    const second = await post(r);
+    assert.equal(second.statusCode, 409);
+    assert.equal(second.json().runningId, id);
+    await waitFor(id, (b) => stepOf(b, 'awaitAdApproval')?.status === 'waiting', 'the approval wait');
+    const approve = await app.inject({
+      method: 'POST',
+      url: `/v1/provisionings/${id}/approve`,
+      headers: as('approver'),
+      payload: { comment: 'key replicated' },
+    });
+    assert.equal(approve.statusCode, 202);
+    const done = await waitFor(id, (b) => b.status === 'COMPLETED', 'completion after approval');
+    assert.deepEqual(
+      { ...(done.approval as object), at: undefined },
+      { by: 'alice', comment: 'key replicated', at: undefined },
+    );
+    const again = await app.inject({ method: 'POST', url: `/v1/provisionings/${id}/approve`, headers: as('approver') });
+    assert.equal(again.statusCode, 409, 'a finished provisioning cannot be approved');
+  });
+
+  test('cancel stops a running provisioning: CANCELED', async () => {
+    const { id } = (await post(request({ options: { requireAdApproval: true } }))).json();
+    await waitFor(id, (b) => stepOf(b, 'awaitAdApproval')?.status === 'waiting', 'the approval wait');
+    const res = await app.inject({ method: 'POST', url: `/v1/provisionings/${id}/cancel`, headers: as('operator') });
+    assert.equal(res.statusCode, 202);
+    const done = await waitFor(id, (b) => b.status === 'CANCELED', 'cancellation');
+    assert.equal(done.phase, 'cancelled');
+  });
+
+  test('GET /v1/provisionings lists newest first and filters by status and cluster', async () => {
+    const cluster = uniqueCluster();
+    const a = (await post(request({ options: { requireAdApproval: true } }, cluster))).json().id;
+    const b = (await post(request({ options: { requireAdApproval: true } }, cluster))).json().id;
+    const list = async (q: string) => {
+      for (let i = 0; i < 50; i++) {
+        const res = await app.inject({ url: `/v1/provisionings?${q}`, headers: as('viewer') });
+        assert.equal(res.statusCode, 200);
+        const items = res.json().items as { id: string; status: string; cluster: string }[];
+        if (items.length >= 2) return items;
+        await delay(200); // visibility is eventually consistent
+      }
+      assert.fail(`list ${q} never showed both runs`);
+    };
+    const items = await list(`cluster=${cluster}&status=RUNNING`);
+    assert.deepEqual(
+      items.map((i) => i.id),
+      [b, a],
+    );
+    assert.ok(items.every((i) => i.cluster === cluster && i.status === 'RUNNING'));
+    assert.equal((await app.inject({ url: '/v1/provisionings?status=BOGUS', headers: as('viewer') })).statusCode, 400);
+    for (const id of [a, b])
+      await app.inject({ method: 'POST', url: `/v1/provisionings/${id}/cancel`, headers: as('operator') });
+  });
+});

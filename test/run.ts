@@ -1,0 +1,92 @@
+/**
+ * `npm test`: starts the real peers the suites need (a throwaway Temporal dev server, the time-skipping server,
+ * the lab parts), runs every test file with Node's test runner, and stops what it started. A peer that cannot
+ * start fails the run with its name and reason: no suite skips for a missing peer.
+ *
+ *   npm test                      all tests
+ *   npm test -- test/unit         only files under these paths
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../lab/paths.js';
+import type { LabPart } from '../lab/part.js';
+import { freePort } from '../lab/process.js';
+import { temporalBinary, temporalLab } from '../lab/temporal.js';
+import { integrationLabParts } from './peers.js';
+
+function testFiles(roots: string[]): string[] {
+  const out: string[] = [];
+  const walk = (p: string) => {
+    if (statSync(p).isDirectory()) for (const e of readdirSync(p).sort()) walk(path.join(p, e));
+    else if (p.endsWith('.test.ts')) out.push(p);
+  };
+  for (const r of roots) walk(path.resolve(PROJECT_ROOT, r));
+  return out;
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const files = testFiles(args.length ? args : ['test']);
+  if (!files.length) throw new Error(`no test files under ${args.join(' ') || 'test'}`);
+
+  const started: LabPart[] = [];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'aks-gmsa-test-'));
+  try {
+    const peer = async (part: LabPart) => {
+      const t0 = Date.now();
+      try {
+        Object.assign(env, await part.start());
+      } catch (err) {
+        throw new Error(`peer ${part.name} could not start: ${(err as Error).message}`);
+      }
+      started.push(part);
+      console.log(`# peer ${part.name} ready in ${Date.now() - t0} ms`);
+    };
+    if (!process.env.TEMPORAL_ADDRESS) {
+      await peer(
+        temporalLab({
+          port: await freePort(),
+          headless: true,
+          dir: path.join(tmp, 'temporal'),
+          dbFile: path.join(tmp, 'temporal.sqlite'),
+        }),
+      );
+    }
+    env.TEMPORAL_TEST_SERVER_PATH ??= temporalBinary('test-server');
+    const needs = (dir: string) =>
+      files.some(
+        (f) =>
+          f.includes(`${path.sep}integration${path.sep}${dir}${path.sep}`) || f.includes(`${path.sep}e2e${path.sep}`),
+      );
+    for (const { dir, part } of integrationLabParts()) if (needs(dir)) await peer(part);
+
+    const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files],
+      {
+        cwd: PROJECT_ROOT,
+        env,
+        stdio: 'inherit',
+      },
+    );
+    return await new Promise<number>((resolve) =>
+      child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+    );
+  } finally {
+    for (const part of started.reverse())
+      await part.stop().catch((e: unknown) => console.error(`# stopping ${part.name}:`, e));
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`test run failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,57 @@
+/** docker-compose.yml cannot run here (no Docker engine); its structure is checked instead. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { parse } from 'yaml';
+import { PROJECT_ROOT } from '../../lab/paths.js';
+
+const compose = parse(readFileSync(`${PROJECT_ROOT}/docker-compose.yml`, 'utf8'));
+const dockerfile = readFileSync(`${PROJECT_ROOT}/Dockerfile`, 'utf8');
+
+test('temporal runs the official image as a dev server with its UI, persisted, with our search attributes', () => {
+  const t = compose.services.temporal;
+  assert.match(t.image, /^temporalio\/temporal:\d+\.\d+\.\d+$/, 'a pinned official image');
+  assert.deepEqual(t.command.slice(0, 2), ['server', 'start-dev']);
+  assert.ok(t.command.includes('--ip=0.0.0.0'));
+  assert.ok(
+    t.command.some((a: string) => a.startsWith('--db-filename=/home/temporal/')),
+    'state on the volume',
+  );
+  assert.ok(t.command.includes('--search-attribute=GmsaCluster=Keyword'));
+  assert.ok(t.command.includes('--search-attribute=GmsaCredentialSpec=Keyword'));
+  assert.deepEqual(t.ports, ['7233:7233', '8233:8233']);
+  assert.ok(t.volumes.some((v: string) => v.startsWith('temporal-data:')) && 'temporal-data' in compose.volumes);
+  assert.ok(t.healthcheck.test.includes('health'));
+});
+
+test('worker and api are built from the Dockerfile, reach temporal by service name, and wait for it to be healthy', () => {
+  for (const name of ['worker', 'api']) {
+    const s = compose.services[name];
+    assert.equal(s.build, '.');
+    assert.equal(s.environment.TEMPORAL_ADDRESS, 'temporal:7233');
+    assert.equal(s.depends_on.temporal.condition, 'service_healthy');
+  }
+  assert.deepEqual(compose.services.worker.command, ['node', 'dist/worker/main.js']);
+  assert.deepEqual(compose.services.api.command, ['node', 'dist/api/main.js']);
+  assert.match(
+    compose.services.api.environment.GMSA_API_TOKENS,
+    /^\$\{GMSA_API_TOKENS:\?/,
+    'tokens must be given, never defaulted',
+  );
+  assert.deepEqual(compose.services.api.ports, ['3000:3000']);
+});
+
+test('the Dockerfile uses a glibc Node 22 image and runs as a non-root user', () => {
+  const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!);
+  assert.ok(
+    froms.length >= 1 && froms.every((f) => /^node:22-bookworm(-slim)?$/.test(f)),
+    `images: ${froms.join(', ')}`,
+  );
+  assert.match(dockerfile, /^USER node$/m);
+  assert.match(dockerfile, /npm ci/);
+});
+
+test('the commands the compose file runs exist after a build', () => {
+  // dist/<x>.js comes from <x>.ts by tsc; check the sources exist.
+  for (const f of ['worker/main.ts', 'api/main.ts']) readFileSync(`${PROJECT_ROOT}/${f}`);
+});

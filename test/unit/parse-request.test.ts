@@ -1,0 +1,130 @@
+/** The request rules: defaults, real naming limits, field-level errors, both input forms, the workflow id. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseProvisionRequest } from '../../domain/parse-request.js';
+import { provisioningId, PROVISIONING_ID_PATTERN } from '../../domain/workflow-id.js';
+import { exampleRequest } from '../support/requests.js';
+
+const minimal = () => {
+  const r = exampleRequest() as unknown as Record<string, unknown>;
+  delete r.options;
+  delete r.kdsRootKey;
+  return r;
+};
+const errorsOf = (body: unknown) => {
+  const r = parseProvisionRequest(body);
+  assert.equal(r.ok, false, 'expected a rejection');
+  return Object.fromEntries(
+    (r as { errors: { field: string; message: string }[] }).errors.map((e) => [e.field, e.message]),
+  );
+};
+const withField = (path: string[], value: unknown) => {
+  const r = exampleRequest() as unknown as Record<string, unknown>;
+  let node = r as Record<string, unknown>;
+  for (const p of path.slice(0, -1)) node = node[p] as Record<string, unknown>;
+  node[path[path.length - 1]!] = value;
+  return r;
+};
+
+describe('parseProvisionRequest', () => {
+  test('applies the documented defaults', () => {
+    const r = parseProvisionRequest(minimal());
+    assert.ok(r.ok);
+    assert.deepEqual(r.request.options, {
+      enableGmsaOnCluster: true,
+      requireAdApproval: false,
+      hostIdentity: 'managedIdentity',
+      keyVaultAccess: 'accessPolicy',
+      rbac: { namespace: 'default', serviceAccount: 'default' },
+      rollbackOnFailure: false,
+    });
+    assert.deepEqual(r.request.kdsRootKey, { create: true, effective: 'immediately' });
+  });
+
+  test('does not change the caller’s object', () => {
+    const body = minimal();
+    parseProvisionRequest(body);
+    assert.equal(body.options, undefined);
+  });
+
+  const limits: [string[], unknown, RegExp][] = [
+    [['gmsa', 'name'], 'a'.repeat(16), /15/],
+    [['gmsa', 'name'], 'web/app', /no spaces/],
+    [['gmsa', 'standardUser'], 'u'.repeat(21), /20/],
+    [['azure', 'keyVault', 'name'], 'kv', /3-24/],
+    [['azure', 'keyVault', 'name'], 'k'.repeat(25), /3-24/],
+    [['azure', 'keyVault', 'name'], 'kv--double', /no --/],
+    [['gmsa', 'credentialSpecName'], 'WebApp01', /lowercase RFC 1123/],
+    [['domain', 'dnsServer'], 'dc1.contoso.com', /IPv4/],
+    [['domain', 'fqdn'], 'not a domain', /DNS name/],
+    [['cluster', 'subscriptionId'], 'abc', /GUID/],
+    [['cluster', 'windowsNodePools'], [], /fewer than 1|at least|1/],
+    [['options', 'hostIdentity'], 'nodeIdentity', /one of "managedIdentity", "kubeletIdentity"/],
+  ];
+  for (const [path, value, message] of limits) {
+    test(`refuses ${path.join('.')} = ${JSON.stringify(value).slice(0, 30)}`, () => {
+      const errors = errorsOf(withField(path, value));
+      const field = `/${path.join('/')}`;
+      assert.ok(errors[field], `an error for ${field}: ${JSON.stringify(errors)}`);
+      assert.match(errors[field]!, message);
+    });
+  }
+
+  test('accepts the limits themselves', () => {
+    const r = withField(['gmsa', 'name'], 'a'.repeat(15));
+    (r as Record<string, Record<string, unknown>>).gmsa!.standardUser = 'u'.repeat(20);
+    (r as Record<string, Record<string, Record<string, unknown>>>).azure!.keyVault!.name = 'k'.repeat(24);
+    assert.equal(parseProvisionRequest(r).ok, true);
+  });
+
+  test('refuses unknown fields at any depth', () => {
+    const errors = errorsOf(withField(['gmsa', 'password'], 'x'));
+    assert.equal(errors['/gmsa/password'], 'unknown field');
+  });
+
+  test('refuses a standard user named like the gMSA', () => {
+    assert.match(errorsOf(withField(['gmsa', 'standardUser'], 'WEBAPP01'))['/gmsa/standardUser']!, /differ/);
+  });
+
+  test('the PowerShell params: mapped, defaults from the caller, errors under the flat key', () => {
+    const flat = {
+      'aks-cluster-rg-name': 'rg',
+      'aks-cluster-name': 'aks1',
+      'aks-win-node-pools-names': ['win1', 'win2'],
+      'aks-root-domain-name': 'contoso.com',
+      'aks-domain-dns-server': '10.0.0.4',
+      'gmsa-name': 'webapp01',
+      'gmsa-domain-user-name': 'gmsa-webapp01',
+      'gmsa-spec-name': 'webapp01',
+      'azure-location': 'westeurope',
+      'akv-name': 'kv-gmsa-01',
+      'akv-secret-name': 's',
+      'ami-name': 'mi-gmsa-01',
+    };
+    const ok = parseProvisionRequest(flat, { subscriptionId: '00000000-0000-0000-0000-000000000000' });
+    assert.ok(ok.ok);
+    assert.deepEqual(ok.request.cluster.windowsNodePools, ['win1', 'win2']);
+    assert.equal(ok.request.domain.fqdn, 'contoso.com');
+    assert.equal(ok.request.domain.dnsServer, '10.0.0.4');
+    const noSub = errorsOf(flat);
+    assert.ok(noSub['/subscription-id'], 'names the flat key of the missing subscription');
+    const unknown = errorsOf({ ...flat, 'aks-cluster-nmae': 'typo' });
+    assert.match(unknown['/aks-cluster-nmae']!, /unknown parameter/);
+  });
+});
+
+describe('provisioningId', () => {
+  test('is deterministic, case-insensitive for ARM names, and distinct per cluster and spec', () => {
+    const a = exampleRequest();
+    const upper = exampleRequest();
+    upper.cluster.resourceGroup = 'RG-AKS';
+    upper.cluster.name = 'AKS1';
+    assert.equal(provisioningId(a), provisioningId(upper));
+    assert.notEqual(provisioningId(a), provisioningId(exampleRequest({ spec: 'other' })));
+    const otherSub = exampleRequest();
+    otherSub.cluster.subscriptionId = '11111111-1111-1111-1111-111111111111';
+    assert.notEqual(provisioningId(a), provisioningId(otherSub));
+    assert.match(provisioningId(a), new RegExp(PROVISIONING_ID_PATTERN));
+    assert.match(provisioningId(a), /^gmsa-aks1-webapp01-[0-9a-f]{12}$/);
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * The durable KDS wait on the time-skipping test server: with no approval the workflow moves on when the root key
+ * becomes usable (10 hours of workflow time, never more), and it does not wait at all for a key usable already.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Context } from '@temporalio/activity';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { progressQuery } from '../../workflows/definitions.js';
+import { activityDoubles } from '../support/activity-doubles.js';
+import { exampleRequest, uniqueSpec } from '../support/requests.js';
+import { timeSkippingEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+
+const HOUR = 3600_000;
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await timeSkippingEnv();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+/** Runs a provisioning whose new root key is usable `usableInMs` after start; returns workflow time elapsed. */
+async function runWithKeyUsableIn(usableInMs: number) {
+  const taskQueue = uniqueQueue('kds');
+  // The double answers in the server's clock (skipped ahead by the test server), not the machine's.
+  const { activities, calls } = activityDoubles({
+    ensureKdsRootKey: async () => ({
+      keyId: 'k1',
+      usableAt: new Date(Context.current().info.currentAttemptScheduledTimestampMs + usableInMs).toISOString(),
+      created: true,
+    }),
+  });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+  });
+  const request = exampleRequest({ spec: uniqueSpec('kds') });
+  const handle = await env.client.workflow.start('provisionGmsa', {
+    taskQueue,
+    workflowId: `kds-${request.gmsa.credentialSpecName}`,
+    args: [request],
+  });
+  const progress = await worker.runUntil(async () => {
+    await handle.result();
+    // Queried while the worker still runs: a closed workflow's query is answered by replay.
+    return handle.query(progressQuery);
+  });
+  const events = (await handle.fetchHistory()).events ?? [];
+  const timers = events.filter((e) => e.timerStartedEventAttributes).length;
+  const ms = (e: (typeof events)[number] | undefined) =>
+    Number(e?.eventTime?.seconds ?? 0) * 1000 + Math.floor((e?.eventTime?.nanos ?? 0) / 1e6);
+  const elapsed = ms(events[events.length - 1]) - ms(events[0]);
+  return { elapsed, progress, calls, timers };
+}
+
+describe('KDS wait', () => {
+  test('with no approval the workflow continues when the timer fires, 10 hours of workflow time later', async () => {
+    const { elapsed, progress, timers } = await runWithKeyUsableIn(10 * HOUR);
+    assert.ok(elapsed >= 10 * HOUR - 60_000, `waited ${elapsed / HOUR} h`);
+    assert.ok(elapsed < 10 * HOUR + 10 * 60_000, `did not wait past the key's use time (${elapsed / HOUR} h)`);
+    assert.equal(timers, 1);
+    const wait = progress.steps.find((s) => s.name === 'awaitAdApproval')!;
+    assert.equal(wait.status, 'succeeded');
+    assert.match(wait.summary!, /^KDS root key usable since /);
+    assert.equal(progress.phase, 'completed');
+  });
+
+  test('never waits longer than 10 hours, even for a key dated further ahead', async () => {
+    const { elapsed } = await runWithKeyUsableIn(30 * HOUR);
+    assert.ok(elapsed >= 10 * HOUR - 60_000 && elapsed < 10 * HOUR + 10 * 60_000, `waited ${elapsed / HOUR} h`);
+  });
+
+  test('does not wait at all when the key is usable already', async () => {
+    const { elapsed, progress, timers } = await runWithKeyUsableIn(-HOUR);
+    assert.equal(timers, 0, 'no timer in the history');
+    assert.ok(elapsed < 60_000, `took ${elapsed} ms of workflow time`);
+    assert.equal(progress.steps.find((s) => s.name === 'awaitAdApproval')!.summary, 'KDS root key already usable');
+  });
+});

@@ -1,0 +1,41 @@
+/**
+ * The worker process: validated configuration, real activities, one Temporal worker. SIGTERM/SIGINT stop polling
+ * and give in-flight activities the grace period to finish; what does not finish is retried by another worker.
+ */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createRealActivities } from './activities.js';
+import { readWorkerConfig } from './config/index.js';
+import { createWorker } from './create-worker.js';
+import { createLogger } from './logger.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = readWorkerConfig();
+  } catch (err) {
+    console.error(`worker: bad configuration: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  const log = createLogger(config.logLevel, 'worker');
+  // The runtime turns SIGINT/SIGTERM into worker.shutdown(): polling stops, in-flight tasks get shutdownGraceTime.
+  // The SDK's own log (bundler output, state changes) only at debug; our pino log says what matters.
+  const sdkLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN';
+  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'], logger: new DefaultLogger(sdkLevel) });
+  const activities = await createRealActivities();
+  const worker = await createWorker({
+    settings: config.temporal,
+    activities,
+    shutdownGraceSeconds: config.shutdownGraceSeconds,
+  });
+  log.info(
+    { address: config.temporal.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue },
+    'worker started',
+  );
+  await worker.run();
+  log.info('worker stopped');
+}
+
+main().catch((err: unknown) => {
+  console.error('worker: fatal:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

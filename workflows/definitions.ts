@@ -1,0 +1,90 @@
+/**
+ * What the API, the CLI and the workflow share: the workflow's name, its input and output, its signal and query,
+ * and the progress model. Types and message definitions only, so both sides import it without I/O.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { ProvisionRequest } from '../domain/request.js';
+
+export const PROVISION_WORKFLOW = 'provisionGmsa';
+
+/** The workflow's input: the validated request, nothing secret. */
+export type ProvisionInput = ProvisionRequest;
+
+/** The one line the Temporal UI shows for a run. */
+export const provisionSummary = (input: ProvisionInput): string =>
+  `gMSA ${input.gmsa.name} → spec ${input.gmsa.credentialSpecName} on ${input.cluster.name} (${input.domain.fqdn})`;
+
+export interface ProvisionOutputs {
+  clusterId: string;
+  managedIdentityId?: string;
+  keyVaultId: string;
+  secretUri: string;
+  domainUserDn: string;
+  gmsaDn: string;
+  credentialSpecName: string;
+  hostPrincipalId: string;
+  kdsRootKeyId: string;
+}
+
+/** Steps in the order DESIGN lists them; every one appears in `progress`. */
+export const STEP_NAMES = [
+  'confirmAksGmsa',
+  'ensureManagedIdentity',
+  'ensureKeyVault',
+  'storeUserSecret',
+  'getDomainFacts',
+  'ensureKdsRootKey',
+  'awaitAdApproval',
+  'ensureDomainUser',
+  'ensureGmsa',
+  'grantKeyVaultAccess',
+  'ensureCredentialSpec',
+  'verifyChain',
+] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+export type StepStatus = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped';
+
+export interface StepError {
+  message: string;
+  type?: string;
+  retryable: boolean;
+  at: string;
+}
+
+export interface StepProgress {
+  name: StepName;
+  status: StepStatus;
+  attempts: number;
+  startedAt?: string;
+  endedAt?: string;
+  /** While waiting: when the next attempt (or the end of the KDS wait) is due. */
+  waitUntil?: string;
+  lastError?: StepError;
+  /** One line of what the step did or is doing, e.g. "created vault kv-gmsa-01". */
+  summary?: string;
+}
+
+export interface Approval {
+  by: string;
+  comment?: string;
+  at: string;
+}
+
+export interface Progress {
+  /** One line: what the workflow is doing now. */
+  phase: string;
+  steps: StepProgress[];
+  approval?: Approval;
+  outputs?: ProvisionOutputs;
+  error?: string;
+}
+
+export interface ApproveAdStepArgs {
+  by: string;
+  comment?: string;
+}
+
+/** The AD operator's go-ahead: ends the KDS wait before its timer. */
+export const approveAdStepSignal = defineSignal<[ApproveAdStepArgs]>('approveAdStep');
+export const progressQuery = defineQuery<Progress>('progress');

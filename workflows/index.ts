@@ -1,0 +1,2 @@
+// The worker's workflowsPath: every export here is a workflow type.
+export { provisionGmsa } from './provision.js';

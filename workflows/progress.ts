@@ -1,0 +1,130 @@
+/**
+ * The progress model behind the `progress` query and the Temporal UI's current details. Plain state, updated by the
+ * workflow as steps move; `new Date()` inside a workflow is workflow time, so this stays deterministic.
+ */
+import type { Approval, Progress, ProvisionOutputs, StepError, StepName, StepProgress } from './definitions.js';
+import { STEP_NAMES } from './definitions.js';
+
+const now = () => new Date().toISOString();
+
+export class ProgressTracker {
+  private readonly steps = new Map<StepName, StepProgress>(
+    STEP_NAMES.map((name) => [name, { name, status: 'pending', attempts: 0 }]),
+  );
+  approval?: Approval;
+  outputs?: ProvisionOutputs;
+  error?: string;
+  private finished?: 'completed' | 'failed' | 'cancelled';
+
+  step(name: StepName): StepProgress {
+    return this.steps.get(name)!;
+  }
+
+  attemptStarted(name: StepName, attempt: number, summary: string): void {
+    const s = this.step(name);
+    s.status = 'running';
+    s.attempts = attempt;
+    s.startedAt ??= now();
+    s.waitUntil = undefined;
+    s.summary = summary;
+  }
+
+  succeeded(name: StepName, summary?: string): void {
+    const s = this.step(name);
+    s.status = 'succeeded';
+    s.startedAt ??= now();
+    s.endedAt = now();
+    s.waitUntil = undefined;
+    if (summary) s.summary = summary;
+  }
+
+  /** A failed attempt that will be retried at `retryAt`. */
+  retrying(name: StepName, error: StepError, retryAt: string): void {
+    const s = this.step(name);
+    s.status = 'waiting';
+    s.lastError = error;
+    s.waitUntil = retryAt;
+  }
+
+  waiting(name: StepName, until: string | undefined, summary: string): void {
+    const s = this.step(name);
+    s.status = 'waiting';
+    s.startedAt ??= now();
+    s.waitUntil = until;
+    s.summary = summary;
+  }
+
+  failed(name: StepName, error: StepError): void {
+    const s = this.step(name);
+    s.status = 'failed';
+    s.lastError = error;
+    s.endedAt = now();
+    s.waitUntil = undefined;
+  }
+
+  skipped(name: StepName, why: string): void {
+    const s = this.step(name);
+    s.status = 'skipped';
+    s.summary = why;
+  }
+
+  /** After a failure or cancellation: steps that never ran are skipped, steps cut short are failed. */
+  finish(outcome: 'completed' | 'failed' | 'cancelled', error?: string): void {
+    this.finished = outcome;
+    this.error = error;
+    for (const s of this.steps.values()) {
+      if (s.status === 'pending')
+        this.skipped(s.name, outcome === 'cancelled' ? 'cancelled' : 'not run: an earlier step failed');
+      else if (s.status === 'running' || s.status === 'waiting') {
+        this.failed(s.name, {
+          message: outcome === 'cancelled' ? 'cancelled' : 'stopped: another step failed',
+          retryable: false,
+          at: now(),
+        });
+      }
+    }
+  }
+
+  /** What the workflow does now, in one line (API `phase`, Temporal UI current details). */
+  phase(): string {
+    if (this.finished === 'completed') return 'completed';
+    if (this.finished) return `${this.finished}${this.error ? `: ${this.error}` : ''}`;
+    const active = [...this.steps.values()].filter((s) => s.status === 'running' || s.status === 'waiting');
+    if (!active.length) return 'starting';
+    return active
+      .map((s) =>
+        s.status === 'running'
+          ? `${s.name} (attempt ${s.attempts})`
+          : `${s.name} waiting${s.waitUntil ? ` until ${s.waitUntil}` : ''}`,
+      )
+      .join(', ');
+  }
+
+  snapshot(): Progress {
+    return {
+      phase: this.phase(),
+      steps: [...this.steps.values()].map((s) => ({ ...s })),
+      approval: this.approval,
+      outputs: this.outputs,
+      error: this.error,
+    };
+  }
+
+  /** Markdown for the Temporal UI's "current details" panel. */
+  details(): string {
+    const icon: Record<StepProgress['status'], string> = {
+      pending: '·',
+      running: '▶',
+      waiting: '⏸',
+      succeeded: '✔',
+      failed: '✖',
+      skipped: '–',
+    };
+    const lines = [...this.steps.values()].map(
+      (s) =>
+        `${icon[s.status]} **${s.name}** ${s.status}${s.attempts > 1 ? ` (attempt ${s.attempts})` : ''}` +
+        `${s.summary ? ` — ${s.summary}` : ''}${s.lastError && s.status !== 'succeeded' ? ` — last error: ${s.lastError.message}` : ''}`,
+    );
+    return [`**${this.phase()}**`, '', ...lines.map((l) => `- ${l}`)].join('\n');
+  }
+}
