@@ -3,6 +3,7 @@
  * system. `npm start` and the test runner take them from here.
  */
 import type { LabPart } from './part.js';
+import { sambaLab } from './samba/index.js';
 
 export interface LabPartEntry {
   part: LabPart;
@@ -13,5 +14,5 @@ export interface LabPartEntry {
 }
 
 export function labParts(): LabPartEntry[] {
-  return [];
+  return [{ part: sambaLab, replacedBy: ['AD_URL'], testDir: 'active-directory' }];
 }

@@ -17,11 +17,17 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.logLevel, 'worker');
+  let activities;
+  try {
+    activities = await createRealActivities(process.env, log);
+  } catch (err) {
+    console.error(`worker: bad configuration: ${(err as Error).message}`);
+    process.exit(2);
+  }
   // The runtime turns SIGINT/SIGTERM into worker.shutdown(): polling stops, in-flight tasks get shutdownGraceTime.
   // The SDK's own log (bundler output, state changes) only at debug; our pino log says what matters.
   const sdkLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN';
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'], logger: new DefaultLogger(sdkLevel) });
-  const activities = await createRealActivities();
   const worker = await createWorker({
     settings: config.temporal,
     activities,

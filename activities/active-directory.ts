@@ -1,0 +1,82 @@
+/**
+ * The Active Directory activities: domain facts, KDS root key, standard user, gMSA, and their removal. Each call opens
+ * one LDAPS (or StartTLS) connection with certificate verification, binds with the worker's configured account, and
+ * reads before it writes, so a rerun changes nothing. Failures are classified (errors.ts); none carries a password.
+ */
+import type { ActiveDirectoryConfig } from './active-directory/config.js';
+import { getDomainFacts } from './active-directory/domain-facts.js';
+import {
+  ensureDomainUser,
+  removeDomainUser,
+  type RemovalResult,
+  type RemoveDomainUserInput,
+} from './active-directory/domain-user.js';
+import { ensureGmsa, removeGmsa, type RemoveGmsaInput } from './active-directory/gmsa.js';
+import { ensureKdsRootKey } from './active-directory/kds-root-key.js';
+import { withSession } from './active-directory/ldap-session.js';
+import type { GmsaActivities, SecretReader } from './types.js';
+
+export type { ActiveDirectoryConfig } from './active-directory/config.js';
+export type { RemovalResult, RemoveDomainUserInput, RemoveGmsaInput };
+
+/** pino's shape, so the worker can pass its logger; fields never hold secrets. */
+export interface ActivityLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface ActiveDirectoryDeps {
+  config: ActiveDirectoryConfig;
+  secrets: SecretReader;
+  /** The clock the 10-hour KDS rule is judged by; tests move it. */
+  now?: () => Date;
+  log?: ActivityLogger;
+}
+
+export type ActiveDirectoryActivities = Pick<
+  GmsaActivities,
+  'getDomainFacts' | 'ensureKdsRootKey' | 'ensureDomainUser' | 'ensureGmsa'
+> & {
+  removeGmsa(input: RemoveGmsaInput): Promise<RemovalResult>;
+  removeDomainUser(input: RemoveDomainUserInput): Promise<RemovalResult>;
+};
+
+export function createActiveDirectoryActivities(deps: ActiveDirectoryDeps): ActiveDirectoryActivities {
+  const { config, secrets } = deps;
+  const now = deps.now ?? (() => new Date());
+  const log = (message: string, fields: Record<string, unknown>) =>
+    deps.log?.info({ system: 'ad', ...fields }, message);
+
+  return {
+    getDomainFacts: (input) => withSession(config, (s) => getDomainFacts(s, input)),
+
+    async ensureKdsRootKey(input) {
+      const out = await withSession(config, (s) => ensureKdsRootKey(s, input, now()));
+      log(out.created ? 'KDS root key created' : 'KDS root key found', { ...out, effective: input.effective });
+      return out;
+    },
+
+    async ensureDomainUser(input) {
+      const out = await withSession(config, (s) => ensureDomainUser(s, config, secrets, input));
+      log('domain user ensured', { ...out, user: input.user });
+      return out;
+    },
+
+    async ensureGmsa(input) {
+      const out = await withSession(config, (s) => ensureGmsa(s, input, now()));
+      log('gMSA ensured', { ...out, name: input.name, principals: input.allowedPrincipalSids.length });
+      return out;
+    },
+
+    async removeGmsa(input) {
+      const out = await withSession(config, (s) => removeGmsa(s, input));
+      log(out.removed ? 'gMSA removed' : 'gMSA already absent', { ...out, name: input.name });
+      return out;
+    },
+
+    async removeDomainUser(input) {
+      const out = await withSession(config, (s) => removeDomainUser(s, config, input));
+      log(out.removed ? 'domain user removed' : 'domain user already absent', { ...out, user: input.user });
+      return out;
+    },
+  };
+}
