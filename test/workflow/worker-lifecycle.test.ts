@@ -1,0 +1,128 @@
+/**
+ * The worker's life: a bad setting stops it at start naming the variable; SIGTERM stops it cleanly; an activity
+ * in flight at shutdown finishes within the grace period instead of being lost.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { PROJECT_ROOT } from '../../lab/paths.js';
+import { readTemporalSettings } from '../../temporal/settings.js';
+import { createWorker } from '../../worker/create-worker.js';
+import { progressQuery } from '../../workflows/definitions.js';
+import { activityDoubles, DOUBLE_RESULTS } from '../support/activity-doubles.js';
+import { exampleRequest, uniqueSpec } from '../support/requests.js';
+import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await devServerEnv();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+/** Runs worker/main.ts with `extra` settings; resolves with its exit code and output once it exits. */
+function runWorkerProcess(
+  extra: NodeJS.ProcessEnv,
+  whileRunning?: (pid: number, output: () => string) => Promise<void>,
+) {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker/main.ts')], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...extra },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; out: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, out })),
+  );
+  if (whileRunning) void whileRunning(child.pid!, () => out).catch(() => child.kill('SIGKILL'));
+  return exited;
+}
+
+describe('worker process', () => {
+  test('a bad setting stops it at start with the variable named', async () => {
+    const cases: [NodeJS.ProcessEnv, RegExp][] = [
+      [{ TEMPORAL_ADDRESS: 'no-port-here' }, /TEMPORAL_ADDRESS: must be host:port/],
+      [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: must be one of/],
+      [{ AD_URL: 'http://dc1:389' }, /AD_URL: must start with ldaps:\/\//],
+      [{ AD_URL: 'ldaps://dc1:636', AD_BIND_USER: 'admin' }, /AD_BIND_PASSWORD or AD_BIND_PASSWORD_FILE/],
+    ];
+    for (const [settings, message] of cases) {
+      const { code, out } = await runWorkerProcess(settings);
+      assert.equal(code, 2, `exit code for ${JSON.stringify(settings)}: ${out}`);
+      assert.match(out, message);
+    }
+  });
+
+  test('SIGTERM stops a running worker cleanly', async () => {
+    const { code, out } = await runWorkerProcess(
+      { TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, GMSA_TASK_QUEUE: uniqueQueue('proc') },
+      async (pid, output) => {
+        const deadline = Date.now() + 60_000;
+        while (!output().includes('worker started')) {
+          if (Date.now() > deadline) throw new Error('worker did not start');
+          await delay(100);
+        }
+        process.kill(pid, 'SIGTERM');
+      },
+    );
+    assert.equal(code, 0, out);
+    assert.match(out, /worker stopped/);
+  });
+});
+
+test('an activity in flight at shutdown finishes within the grace period; another worker completes the run', async () => {
+  const taskQueue = uniqueQueue('grace');
+  const settings = { ...readTemporalSettings({ TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS }), taskQueue };
+  let started = false;
+  let finished = false;
+  const slow = activityDoubles({
+    getDomainFacts: async () => {
+      started = true;
+      await delay(1500);
+      finished = true;
+      return DOUBLE_RESULTS.getDomainFacts;
+    },
+  });
+  const bundle = await workflowBundle();
+  const first = await createWorker({
+    connection: env.nativeConnection,
+    settings,
+    activities: slow.activities,
+    workflowBundle: bundle,
+    shutdownGraceSeconds: 10,
+  });
+  const request = exampleRequest({ spec: uniqueSpec('grace') });
+  const handle = await env.client.workflow.start('provisionGmsa', {
+    taskQueue,
+    workflowId: `grace-${request.gmsa.credentialSpecName}`,
+    args: [request],
+  });
+  await first.runUntil(async () => {
+    while ((await handle.query(progressQuery)).steps.find((s) => s.name === 'getDomainFacts')?.status !== 'running')
+      await delay(50);
+  });
+  // runUntil shut the first worker down while getDomainFacts was still running: it must have run to its end.
+  assert.ok(finished, 'the in-flight activity ran to completion during shutdown');
+  const second = await createWorker({
+    connection: env.nativeConnection,
+    settings,
+    activities: activityDoubles().activities,
+    workflowBundle: bundle,
+  });
+  const progress = await second.runUntil(async () => {
+    await handle.result();
+    return handle.query(progressQuery);
+  });
+  assert.equal(
+    progress.steps.find((s) => s.name === 'getDomainFacts')?.attempts,
+    1,
+    'the finished attempt was not run again',
+  );
+  assert.equal(slow.calls.filter((c) => c.name === 'getDomainFacts').length, 1);
+});
