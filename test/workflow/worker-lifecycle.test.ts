@@ -104,8 +104,8 @@ test('an activity in flight at shutdown finishes within the grace period; anothe
     args: [request],
   });
   await first.runUntil(async () => {
-    while ((await handle.query(progressQuery)).steps.find((s) => s.name === 'getDomainFacts')?.status !== 'running')
-      await delay(50);
+    // Shut down only once the activity really runs on this worker.
+    while (!started) await delay(20);
   });
   // runUntil shut the first worker down while getDomainFacts was still running: it must have run to its end.
   assert.ok(finished, 'the in-flight activity ran to completion during shutdown');
