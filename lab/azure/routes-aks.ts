@@ -1,0 +1,159 @@
+/**
+ * Microsoft.ContainerService/managedClusters: GET, PUT as a long-running operation (with the gMSA rules AKS
+ * enforces), agentPools list and the cluster credential listings.
+ */
+import { armError, json, notFound } from './arm-http.js';
+import { clone, rgPath, scopeError, type Ctx, type Route } from './context.js';
+import { startOperation } from './lro.js';
+import { get, put, type Resource } from './world.js';
+
+const NS = 'Microsoft.ContainerService';
+const CLUSTER = rgPath(NS, 'managedClusters/([^/]+)');
+
+interface ClusterProps {
+  provisioningState: string;
+  fqdn: string;
+  nodeResourceGroup: string;
+  agentPoolProfiles: Array<Record<string, unknown> & { name: string }>;
+  windowsProfile?: { adminUsername?: string; adminPassword?: string; gmsaProfile?: Record<string, unknown> };
+}
+
+const props = (r: Resource) => r.properties as ClusterProps;
+const clusterId = (sub: string, rg: string, name: string) =>
+  `/subscriptions/${sub}/resourceGroups/${rg}/providers/${NS}/managedClusters/${name}`;
+
+function find(ctx: Ctx, m: RegExpExecArray) {
+  const [, sub, rg, name] = m as unknown as [string, string, string, string];
+  const err = scopeError(ctx, sub, rg);
+  if (err) return { err };
+  const cluster = get(ctx.world, clusterId(sub, rg, name));
+  if (!cluster) return { err: notFound(`${NS}/managedClusters`, name, rg) };
+  return { cluster, rg };
+}
+
+/** AKS's checks on a PUT that touches gMSA (what `az aks update --enable-windows-gmsa` runs into). */
+function validate(body: Resource, existing: Resource) {
+  const p = (body.properties ?? {}) as Partial<ClusterProps>;
+  const gmsa = p.windowsProfile?.gmsaProfile as
+    { enabled?: boolean; dnsServer?: string; rootDomainName?: string } | undefined;
+  if (p.nodeResourceGroup && p.nodeResourceGroup !== props(existing).nodeResourceGroup) {
+    return armError(400, 'PropertyChangeNotAllowed', "Changing property 'nodeResourceGroup' is not allowed.");
+  }
+  if (!gmsa) return undefined;
+  if (!p.windowsProfile?.adminUsername) {
+    return armError(400, 'InvalidParameter', 'Windows GMSA requires a Windows profile with adminUsername.');
+  }
+  if (Boolean(gmsa.dnsServer) !== Boolean(gmsa.rootDomainName)) {
+    return armError(
+      400,
+      'InvalidParameter',
+      'DnsServer and RootDomainName must be set together, or both left empty to use the custom DNS of the VNet.',
+    );
+  }
+  if (gmsa.dnsServer && !/^(\d{1,3}\.){3}\d{1,3}$/.test(gmsa.dnsServer)) {
+    return armError(400, 'InvalidParameter', `DnsServer '${gmsa.dnsServer}' is not a valid IPv4 address.`);
+  }
+  const identityType = String((body.identity as { type?: string } | undefined)?.type ?? 'None');
+  if (gmsa.enabled && !/SystemAssigned|UserAssigned/i.test(identityType)) {
+    return armError(400, 'BadRequest', 'Windows GMSA requires managed identity.');
+  }
+  return undefined;
+}
+
+export const aksRoutes: Route[] = [
+  {
+    method: 'GET',
+    pattern: CLUSTER,
+    op: 'GET managedClusters',
+    provider: NS,
+    handle(ctx, m) {
+      const f = find(ctx, m);
+      return f.err ?? json(200, f.cluster);
+    },
+  },
+  {
+    method: 'PUT',
+    pattern: CLUSTER,
+    op: 'PUT managedClusters',
+    provider: NS,
+    handle(ctx, m) {
+      const f = find(ctx, m);
+      if (f.err) {
+        if (f.err.status === 404 && scopeError(ctx, m[1] as string, m[2] as string) === undefined) {
+          return armError(
+            400,
+            'NotSupported',
+            'The lab creates clusters only through its admin endpoint (POST /_admin/clusters).',
+          );
+        }
+        return f.err;
+      }
+      const cluster = f.cluster as Resource;
+      if (props(cluster).provisioningState !== 'Succeeded') {
+        return armError(
+          409,
+          'OperationNotAllowed',
+          "Operation is not allowed because there's an in progress update managed cluster operation on the managed cluster. Please wait for it to finish before starting a new operation.",
+        );
+      }
+      const body = (ctx.req.body ?? {}) as Resource;
+      const invalid = validate(body, cluster);
+      if (invalid) return invalid;
+      const desired = clone((body.properties ?? {}) as Partial<ClusterProps>);
+      props(cluster).provisioningState = 'Updating';
+      const { headers } = startOperation(
+        ctx.world,
+        ctx.knobs,
+        ctx.req,
+        'PUT managedClusters',
+        NS,
+        String(cluster.location),
+        () => {
+          const p = props(cluster);
+          if (desired.windowsProfile) {
+            // AKS never returns the admin password; keep whatever else the caller sent.
+            const { adminPassword: _secret, ...windowsProfile } = desired.windowsProfile;
+            p.windowsProfile = windowsProfile;
+          }
+          if (body.tags) cluster.tags = clone(body.tags);
+          p.provisioningState = 'Succeeded';
+          put(ctx.world, cluster);
+        },
+      );
+      return json(200, cluster, headers);
+    },
+  },
+  {
+    method: 'GET',
+    pattern: rgPath(NS, 'managedClusters/([^/]+)/agentPools'),
+    op: 'GET agentPools',
+    provider: NS,
+    handle(ctx, m) {
+      const f = find(ctx, m);
+      if (f.err) return f.err;
+      const cluster = f.cluster as Resource;
+      const value = props(cluster).agentPoolProfiles.map(({ name, ...rest }) => ({
+        id: `${cluster.id}/agentPools/${name}`,
+        name,
+        type: 'Microsoft.ContainerService/managedClusters/agentPools',
+        properties: rest,
+      }));
+      return json(200, { value });
+    },
+  },
+  ...(['User', 'Admin'] as const).map((who): Route => ({
+    method: 'POST',
+    pattern: rgPath(NS, `managedClusters/([^/]+)/listCluster${who}Credential`),
+    op: `POST listCluster${who}Credential`,
+    provider: NS,
+    handle(ctx, m) {
+      const f = find(ctx, m);
+      if (f.err) return f.err;
+      const cluster = f.cluster as Resource;
+      const yaml = ctx.kubeconfig({ name: cluster.name, fqdn: props(cluster).fqdn }, who === 'Admin');
+      return json(200, {
+        kubeconfigs: [{ name: `cluster${who}`, value: Buffer.from(yaml, 'utf8').toString('base64') }],
+      });
+    },
+  })),
+];

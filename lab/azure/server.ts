@@ -1,0 +1,276 @@
+/**
+ * The Azure fake as one object: an HTTPS listener for ARM, the token endpoint and `/_admin`, plus one HTTPS
+ * listener per Key Vault data plane. Each call is logged, delayed and maybe failed by the knobs, then checked the
+ * way ARM does (bearer token, subscription, api-version) before its route runs.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
+import { adminRoute, type LoggedRequest } from './admin.js';
+import { armError, json, readBody, type Reply, type Request } from './arm-http.js';
+import type { LabCertificates } from './certs.js';
+import type { Ctx, Route } from './context.js';
+import { defaultKnobs, drawFault, faultReply, pick, updateKnobs, type Knobs } from './knobs.js';
+import { operationRoute, settleOperations } from './lro.js';
+import { aksRoutes } from './routes-aks.js';
+import { authorizationRoutes } from './routes-authorization.js';
+import { computeRoutes } from './routes-compute.js';
+import { keyVaultRoutes } from './routes-keyvault.js';
+import { msiRoutes } from './routes-msi.js';
+import { tokenRoutes, verifyToken } from './token.js';
+import { handleVaultRequest, vaultOp } from './vault-data-plane.js';
+import { createWorld, type World } from './world.js';
+
+/** The api-versions the pinned @azure/arm-* clients and @azure/keyvault-secrets send, per provider. */
+export const API_VERSIONS: Record<string, string[]> = {
+  'Microsoft.ContainerService': ['2025-10-01'],
+  'Microsoft.Compute': ['2025-04-01'],
+  'Microsoft.ManagedIdentity': ['2024-11-30', '2023-01-31'],
+  'Microsoft.KeyVault': ['2026-02-01', '2025-05-01', '2024-11-01', '2023-07-01'],
+  'Microsoft.Authorization': ['2022-04-01'],
+  vault: ['2025-07-01', '7.6', '7.5', '7.4'],
+};
+
+const ROUTES: Route[] = [...aksRoutes, ...computeRoutes, ...msiRoutes, ...keyVaultRoutes, ...authorizationRoutes];
+const LOG_LIMIT = 5000;
+
+export interface AzureFakeOptions {
+  port?: number;
+  certs: LabCertificates;
+  clientSecret: string;
+  /** A kubeconfig file to hand out from listClusterUserCredential (the lab Kubernetes API), else a placeholder. */
+  kubeconfigFile?: string;
+  knobs?: Partial<Knobs>;
+}
+
+export interface AzureFake {
+  armEndpoint: string;
+  world(): World;
+  close(): Promise<void>;
+}
+
+export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
+  const tls = { cert: readFileSync(o.certs.certFile), key: readFileSync(o.certs.keyFile) };
+  const caPem = readFileSync(o.certs.caFile);
+  let world = createWorld(o.clientSecret);
+  let knobs: Knobs = updateKnobs(defaultKnobs(), o.knobs ?? {});
+  const log: LoggedRequest[] = [];
+  const vaultServers = new Map<string, https.Server>();
+  let origin = '';
+
+  const record = (entry: LoggedRequest) => {
+    log.push(entry);
+    if (log.length > LOG_LIMIT) log.splice(0, log.length - LOG_LIMIT);
+  };
+
+  const toRequest = async (req: IncomingMessage, port: number): Promise<Request> => {
+    // Not new URL(req.url): a path starting with `//` would be read as a host.
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const pathname = decodeURIComponent(q < 0 ? raw : raw.slice(0, q));
+    const path = pathname.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
+    return {
+      method: req.method ?? 'GET',
+      path,
+      query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)),
+      headers: req.headers,
+      body: await readBody(req),
+      origin: `https://127.0.0.1:${port}`,
+    };
+  };
+
+  const send = (res: ServerResponse, reply: Reply) => {
+    if (reply.status === 0) {
+      res.socket?.destroy(); // injected connection reset
+      return;
+    }
+    const headers: Record<string, string> = { 'x-ms-request-id': randomUUID(), ...(reply.headers ?? {}) };
+    if (reply.body === undefined) {
+      res.writeHead(reply.status, headers).end();
+      return;
+    }
+    res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+    res.end(JSON.stringify(reply.body));
+  };
+
+  /** Latency, then maybe a fault: the common front of every ARM and data-plane call. */
+  const front = async (req: Request, op: string, scope: string): Promise<{ reply?: Reply; fault?: string }> => {
+    const ms = pick(knobs.latencyMs, op, req.path);
+    if (ms > 0) await delay(ms);
+    const rule = drawFault(knobs, op, req.path);
+    if (!rule) return {};
+    const claims = verifyToken(req.headers.authorization, [
+      origin,
+      'https://management.azure.com',
+      'https://vault.azure.net',
+    ]);
+    const caller = claims ? { oid: claims.oid, appid: claims.appid } : undefined;
+    return { reply: faultReply(rule, op, scope, caller), fault: rule.kind };
+  };
+
+  const kubeconfig: Ctx['kubeconfig'] = (cluster, admin) => {
+    if (o.kubeconfigFile) return readFileSync(o.kubeconfigFile, 'utf8');
+    const user = `cluster${admin ? 'Admin' : 'User'}_${cluster.name}`;
+    return [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      `- name: ${cluster.name}`,
+      '  cluster:',
+      `    server: https://${cluster.fqdn}:443`,
+      `    certificate-authority-data: ${caPem.toString('base64')}`,
+      'contexts:',
+      `- name: ${cluster.name}`,
+      '  context:',
+      `    cluster: ${cluster.name}`,
+      `    user: ${user}`,
+      `current-context: ${cluster.name}`,
+      'users:',
+      `- name: ${user}`,
+      '  user:',
+      '    token: lab-placeholder-token',
+      '',
+    ].join('\n');
+  };
+
+  const vaults: Ctx['vaults'] = {
+    async open(name) {
+      const existing = vaultServers.get(name.toLowerCase());
+      if (existing) return `https://127.0.0.1:${(existing.address() as AddressInfo).port}/`;
+      const server = https.createServer(tls, (req, res) => void onVault(name, server, req, res));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      vaultServers.set(name.toLowerCase(), server);
+      return `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    },
+    close(name) {
+      vaultServers.get(name.toLowerCase())?.close();
+      vaultServers.get(name.toLowerCase())?.closeAllConnections();
+      vaultServers.delete(name.toLowerCase());
+    },
+  };
+
+  async function onVault(name: string, server: https.Server, raw: IncomingMessage, res: ServerResponse) {
+    const req = await toRequest(raw, (server.address() as AddressInfo).port);
+    const op = vaultOp(req);
+    const apiVersion = req.query.get('api-version') ?? undefined;
+    const injected = await front(req, op, name);
+    let reply = injected.reply;
+    const fault = injected.fault;
+    if (!reply && apiVersion && !API_VERSIONS.vault?.includes(apiVersion)) {
+      reply = json(400, {
+        error: { code: 'BadParameter', message: `The specified version (${apiVersion}) is not recognized.` },
+      });
+    }
+    reply ??= handleVaultRequest(world, knobs, name, origin, req);
+    record({
+      at: Date.now(),
+      method: req.method,
+      path: `vault:${name}${req.path}`,
+      op,
+      apiVersion,
+      status: reply.status,
+      fault,
+    });
+    send(res, reply);
+  }
+
+  async function onArm(raw: IncomingMessage, res: ServerResponse, port: number) {
+    const req = await toRequest(raw, port);
+    settleOperations(world);
+    const host = {
+      world,
+      knobs,
+      log,
+      setKnobs: (k: Knobs) => (knobs = k),
+      reset: () => {
+        for (const n of [...vaultServers.keys()]) vaults.close(n);
+        world = createWorld(o.clientSecret);
+        knobs = updateKnobs(defaultKnobs(), o.knobs ?? {});
+        log.length = 0;
+      },
+    };
+    const pre = adminRoute(host, req) ?? tokenRoutes(world, req);
+    if (pre) {
+      if (!req.path.startsWith('/_admin'))
+        record({ at: Date.now(), method: req.method, path: req.path, op: 'token', status: pre.status });
+      send(res, pre);
+      return;
+    }
+    const apiVersion = req.query.get('api-version') ?? undefined;
+    const isOpStatus = operationRoute(world, knobs, req) !== undefined;
+    let route: Route | undefined;
+    let m: RegExpExecArray | null = null;
+    for (const r of ROUTES) {
+      if (r.method !== req.method) continue;
+      m = r.pattern.exec(req.path);
+      if (m) {
+        route = r;
+        break;
+      }
+    }
+    const op = isOpStatus ? 'GET operations' : (route?.op ?? `${req.method} unknown`);
+    let reply: Reply | undefined;
+    let fault: string | undefined;
+    const claims = verifyToken(req.headers.authorization, [origin, 'https://management.azure.com']);
+    if (!claims) {
+      reply = armError(
+        401,
+        'AuthenticationFailed',
+        "Authentication failed. The 'Authorization' header is missing or the token is invalid.",
+        {
+          'WWW-Authenticate': `Bearer authorization_uri="${origin}/${world.tenantId}", error="invalid_token"`,
+        },
+      );
+    } else {
+      req.caller = { oid: claims.oid, tid: claims.tid, appid: claims.appid };
+      ({ reply, fault } = await front(req, op, req.path));
+    }
+    if (!reply && !apiVersion) {
+      reply = armError(
+        400,
+        'MissingApiVersionParameter',
+        'The api-version query parameter (?api-version=) is required for all requests.',
+      );
+    }
+    if (!reply && route?.provider && !API_VERSIONS[route.provider]?.includes(apiVersion as string)) {
+      reply = armError(
+        400,
+        'NoRegisteredProviderFound',
+        `No registered resource provider found for location and API version '${apiVersion}'. The supported api-versions are '${API_VERSIONS[route.provider]?.join(', ')}'.`,
+      );
+    }
+    if (!reply) {
+      settleOperations(world);
+      reply =
+        (isOpStatus ? operationRoute(world, knobs, req) : undefined) ??
+        (route && m
+          ? await route.handle({ world, knobs, req, vaults, kubeconfig }, m)
+          : armError(404, 'NotFound', `The lab Azure fake does not serve ${req.method} ${req.path}.`));
+    }
+    record({ at: Date.now(), method: req.method, path: req.path, op, apiVersion, status: reply.status, fault });
+    send(res, reply);
+  }
+
+  const server = https.createServer(tls, (req, res) => {
+    onArm(req, res, (server.address() as AddressInfo).port).catch((e: unknown) => {
+      send(res, armError(500, 'InternalServerError', `lab fake: ${(e as Error).message}`));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, '127.0.0.1', resolve);
+  });
+  origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    armEndpoint: origin,
+    world: () => world,
+    async close() {
+      for (const n of [...vaultServers.keys()]) vaults.close(n);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

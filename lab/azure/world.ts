@@ -1,0 +1,267 @@
+/**
+ * What the Azure fake knows: resource groups, resources keyed by their (case-insensitive) ARM id, soft-deleted
+ * vaults, the directory's principals and the running long operations. Seeded with the cluster of DESIGN.
+ */
+import { randomUUID } from 'node:crypto';
+
+/** A stored ARM resource: the JSON the real service returns, kept as is. */
+export type Resource = Record<string, unknown> & { id: string; name: string; type: string };
+
+export interface SecretVersion {
+  version: string;
+  value: string;
+  contentType?: string;
+  tags?: Record<string, string>;
+  created: number;
+}
+
+export interface VaultData {
+  secrets: Map<string, SecretVersion[]>;
+  deletedSecrets: Map<string, { versions: SecretVersion[]; deletedDate: number }>;
+}
+
+export interface DeletedVault {
+  name: string;
+  location: string;
+  vaultId: string;
+  deletionDate: string;
+  scheduledPurgeDate: string;
+  tags: Record<string, string>;
+  vault?: Resource;
+  data?: VaultData;
+}
+
+export interface Operation {
+  id: string;
+  status: 'InProgress' | 'Succeeded' | 'Failed';
+  startTime: string;
+  doneAt: number;
+  /** Applied once, when the operation finishes: the change becomes visible to GETs then, as in ARM. */
+  finish?: () => void;
+  error?: { code: string; message: string };
+}
+
+export interface LabPrincipal {
+  tenantId: string;
+  clientId: string;
+  objectId: string;
+  clientSecret: string;
+}
+
+export interface World {
+  tenantId: string;
+  subscriptionId: string;
+  client: LabPrincipal;
+  location: string;
+  resourceGroups: Map<string, { name: string; location: string; subscriptionId: string }>;
+  resources: Map<string, Resource>;
+  vaultData: Map<string, VaultData>;
+  deletedVaults: Map<string, DeletedVault>;
+  operations: Map<string, Operation>;
+  /** Object ids the directory knows: role assignments to anyone else fail with PrincipalNotFound. */
+  principals: Set<string>;
+}
+
+export const LAB_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
+export const LAB_TENANT = '72f9a1b0-0000-4000-8000-00000000a2b1';
+export const LAB_RESOURCE_GROUP = 'rg-gmsa-lab';
+export const LAB_CLUSTER = 'aks-gmsa-lab';
+export const LAB_LOCATION = 'westeurope';
+
+export const key = (id: string) => id.toLowerCase().replace(/\/+$/, '');
+export const rgKey = (subscriptionId: string, rg: string) => `${subscriptionId}/${rg}`.toLowerCase();
+export const rgId = (subscriptionId: string, rg: string) => `/subscriptions/${subscriptionId}/resourceGroups/${rg}`;
+
+export function createWorld(clientSecret: string): World {
+  const world: World = {
+    tenantId: LAB_TENANT,
+    subscriptionId: LAB_SUBSCRIPTION,
+    client: {
+      tenantId: LAB_TENANT,
+      clientId: 'c0ffee00-0000-4000-8000-00000000a2b1',
+      objectId: '0b1ec700-0000-4000-8000-00000000a2b1',
+      clientSecret,
+    },
+    location: LAB_LOCATION,
+    resourceGroups: new Map(),
+    resources: new Map(),
+    vaultData: new Map(),
+    deletedVaults: new Map(),
+    operations: new Map(),
+    principals: new Set(),
+  };
+  world.principals.add(world.client.objectId);
+  addResourceGroup(world, LAB_SUBSCRIPTION, LAB_RESOURCE_GROUP, LAB_LOCATION);
+  seedCluster(world, { name: LAB_CLUSTER });
+  return world;
+}
+
+export function addResourceGroup(world: World, subscriptionId: string, name: string, location: string) {
+  const k = rgKey(subscriptionId, name);
+  if (!world.resourceGroups.has(k)) world.resourceGroups.set(k, { name, location, subscriptionId });
+}
+
+export function put(world: World, resource: Resource) {
+  world.resources.set(key(resource.id), resource);
+}
+
+export function get(world: World, id: string): Resource | undefined {
+  return world.resources.get(key(id));
+}
+
+export function newIdentity(world: World, id: string, location: string, tags: Record<string, string> = {}): Resource {
+  const name = id.split('/').pop() as string;
+  const principalId = randomUUID();
+  world.principals.add(principalId);
+  return {
+    id,
+    name,
+    type: 'Microsoft.ManagedIdentity/userAssignedIdentities',
+    location,
+    tags,
+    properties: { tenantId: world.tenantId, principalId, clientId: randomUUID(), isolationScope: 'None' },
+  };
+}
+
+export interface ClusterSeed {
+  name: string;
+  resourceGroup?: string;
+  location?: string;
+  /** false: a service-principal cluster, which AKS refuses to give gMSA. */
+  managedIdentity?: boolean;
+  linuxPools?: string[];
+  windowsPools?: string[];
+  gmsa?: { enabled: boolean; dnsServer?: string; rootDomainName?: string };
+  /** Another user-assigned identity already on the Windows scale sets (one that a grant must keep). */
+  extraScaleSetIdentity?: boolean;
+}
+
+/** A cluster with its node resource group, kubelet identity and one scale set per pool. */
+export function seedCluster(world: World, seed: ClusterSeed): Resource {
+  const sub = world.subscriptionId;
+  const rg = seed.resourceGroup ?? LAB_RESOURCE_GROUP;
+  const location = seed.location ?? world.location;
+  const managed = seed.managedIdentity ?? true;
+  const nodeRg = `MC_${rg}_${seed.name}_${location}`;
+  addResourceGroup(world, sub, rg, location);
+  addResourceGroup(world, sub, nodeRg, location);
+  const clusterId = `${rgId(sub, rg)}/providers/Microsoft.ContainerService/managedClusters/${seed.name}`;
+
+  const kubeletId = `${rgId(sub, nodeRg)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${seed.name}-agentpool`;
+  const kubelet = newIdentity(world, kubeletId, location);
+  put(world, kubelet);
+  const kubeletProps = kubelet.properties as { principalId: string; clientId: string };
+
+  let extra: Resource | undefined;
+  if (seed.extraScaleSetIdentity) {
+    extra = newIdentity(
+      world,
+      `${rgId(sub, nodeRg)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${seed.name}-monitoring`,
+      location,
+    );
+    put(world, extra);
+  }
+
+  const pools = [
+    ...(seed.linuxPools ?? ['nodepool1']).map((p, i) => ({
+      name: p,
+      osType: 'Linux',
+      mode: i === 0 ? 'System' : 'User',
+    })),
+    ...(seed.windowsPools ?? ['win1']).map((p) => ({ name: p, osType: 'Windows', mode: 'User' })),
+  ];
+  const agentPoolProfiles = pools.map((p) => ({
+    name: p.name,
+    count: 1,
+    vmSize: 'Standard_D2s_v3',
+    osDiskSizeGB: 128,
+    osType: p.osType,
+    osSKU: p.osType === 'Windows' ? 'Windows2022' : 'Ubuntu',
+    type: 'VirtualMachineScaleSets',
+    mode: p.mode,
+    orchestratorVersion: '1.31.2',
+    provisioningState: 'Succeeded',
+    powerState: { code: 'Running' },
+    maxPods: p.osType === 'Windows' ? 30 : 110,
+  }));
+
+  const cluster: Resource = {
+    id: clusterId,
+    name: seed.name,
+    type: 'Microsoft.ContainerService/ManagedClusters',
+    location,
+    tags: {},
+    sku: { name: 'Base', tier: 'Free' },
+    ...(managed ? { identity: { type: 'SystemAssigned', principalId: randomUUID(), tenantId: world.tenantId } } : {}),
+    properties: {
+      provisioningState: 'Succeeded',
+      powerState: { code: 'Running' },
+      kubernetesVersion: '1.31.2',
+      currentKubernetesVersion: '1.31.2',
+      dnsPrefix: seed.name,
+      fqdn: `${seed.name}-dns-1a2b3c4d.hcp.${location}.azmk8s.io`,
+      agentPoolProfiles,
+      windowsProfile: {
+        adminUsername: 'azureuser',
+        enableCSIProxy: true,
+        ...(seed.gmsa ? { gmsaProfile: { ...seed.gmsa } } : {}),
+      },
+      servicePrincipalProfile: { clientId: managed ? 'msi' : randomUUID() },
+      nodeResourceGroup: nodeRg,
+      enableRBAC: true,
+      networkProfile: { networkPlugin: 'azure', serviceCidr: '10.0.0.0/16', dnsServiceIP: '10.0.0.10' },
+      ...(managed
+        ? {
+            identityProfile: {
+              kubeletidentity: {
+                resourceId: kubeletId,
+                clientId: kubeletProps.clientId,
+                objectId: kubeletProps.principalId,
+              },
+            },
+          }
+        : {}),
+    },
+  };
+  if (managed) world.principals.add((cluster.identity as { principalId: string }).principalId);
+  put(world, cluster);
+
+  pools.forEach((p, i) => {
+    const vmssName = p.osType === 'Windows' ? `aks${p.name}` : `aks-${p.name}-${26512345 + i}-vmss`;
+    const ids: Record<string, unknown> = {
+      [kubeletId]: { principalId: kubeletProps.principalId, clientId: kubeletProps.clientId },
+    };
+    if (extra && p.osType === 'Windows') {
+      const e = extra.properties as { principalId: string; clientId: string };
+      ids[extra.id] = { principalId: e.principalId, clientId: e.clientId };
+    }
+    put(world, {
+      id: `${rgId(sub, nodeRg)}/providers/Microsoft.Compute/virtualMachineScaleSets/${vmssName}`,
+      name: vmssName,
+      type: 'Microsoft.Compute/virtualMachineScaleSets',
+      location,
+      tags: {
+        'aks-managed-poolName': p.name,
+        'aks-managed-orchestrator': 'Kubernetes:1.31.2',
+        'aks-managed-resourceNameSuffix': '26512345',
+      },
+      sku: { name: 'Standard_D2s_v3', tier: 'Standard', capacity: 1 },
+      identity: { type: 'UserAssigned', userAssignedIdentities: ids },
+      properties: {
+        provisioningState: 'Succeeded',
+        uniqueId: randomUUID(),
+        orchestrationMode: 'Uniform',
+        upgradePolicy: { mode: 'Manual' },
+        singlePlacementGroup: false,
+        virtualMachineProfile: {
+          osProfile: {
+            computerNamePrefix: p.osType === 'Windows' ? p.name.slice(0, 6) : `aks-${p.name}-vmss`,
+            adminUsername: 'azureuser',
+          },
+          storageProfile: { osDisk: { osType: p.osType, createOption: 'FromImage', caching: 'ReadOnly' } },
+        },
+      },
+    });
+  });
+  return cluster;
+}
