@@ -6,10 +6,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { PayloadCodec } from '@temporalio/common';
 import type { TokenTable } from './auth.js';
 import { authPlugin } from './plugins/auth.js';
 import { sendProblem } from './problem.js';
 import type { ProvisioningService } from './provisioning-service.js';
+import { codecRoutes } from './routes/codec.js';
 import { healthRoutes } from './routes/health.js';
 import { provisioningRoutes } from './routes/provisionings.js';
 import type { Logger } from '../worker/logger.js';
@@ -18,6 +20,10 @@ import { REDACT_PATHS } from '../worker/logger.js';
 export interface AppDeps {
   service: ProvisioningService;
   tokens: TokenTable;
+  /** The payload codec of the Temporal client; with it the API serves /codec for the Temporal UI. */
+  codec?: PayloadCodec;
+  /** Browser origins allowed to call the codec endpoint (the Temporal UI). */
+  codecCorsOrigins?: string[];
   /** Used when a request names no subscription (PowerShell params files have none). */
   defaultSubscriptionId?: string;
   logger?: Logger | boolean;
@@ -73,6 +79,10 @@ export async function buildApp(deps: AppDeps) {
     await v1.register(authPlugin, { tokens: deps.tokens });
     await v1.register(provisioningRoutes, { service: deps.service, defaultSubscriptionId: deps.defaultSubscriptionId });
   });
+  if (deps.codec) {
+    const codec = deps.codec;
+    await app.register(codecRoutes, { codec, tokens: deps.tokens, corsOrigins: deps.codecCorsOrigins ?? [] });
+  }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

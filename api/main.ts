@@ -3,6 +3,7 @@
  * Temporal is down; /readyz says so), the Fastify app on GMSA_API_HOST:GMSA_API_PORT.
  */
 import { Client, Connection } from '@temporalio/client';
+import { dataConverter, readKeyRing } from '../temporal/codec.js';
 import { connectionOptions, readTemporalSettings } from '../temporal/settings.js';
 import { ConfigError, optional } from '../worker/config/env.js';
 import { createLogger } from '../worker/logger.js';
@@ -11,9 +12,10 @@ import { TokenTable } from './auth.js';
 import { ProvisioningService } from './provisioning-service.js';
 
 async function main(): Promise<void> {
-  let settings, tokens, port: number;
+  let settings, tokens, keyRing, port: number;
   try {
     settings = readTemporalSettings();
+    keyRing = readKeyRing();
     tokens = TokenTable.parse(process.env.GMSA_API_TOKENS);
     if (tokens.size === 0) throw new ConfigError('GMSA_API_TOKENS', 'is required: comma-separated role:token entries');
     port = Number(optional(process.env, 'GMSA_API_PORT') ?? '3000');
@@ -26,10 +28,17 @@ async function main(): Promise<void> {
   const host = optional(process.env, 'GMSA_API_HOST') ?? '127.0.0.1';
   const logger = createLogger(optional(process.env, 'LOG_LEVEL') ?? 'info', 'api');
   const connection = Connection.lazy(connectionOptions(settings));
-  const client = new Client({ connection, namespace: settings.namespace });
+  const converter = dataConverter(keyRing);
+  const client = new Client({ connection, namespace: settings.namespace, dataConverter: converter });
+  // The Temporal UI calls the codec endpoint from the browser: its origin must be allowed.
+  const corsOrigins = (optional(process.env, 'GMSA_CODEC_CORS_ORIGINS') ?? settings.uiUrl)
+    .split(',')
+    .map((o) => o.trim());
   const app = await buildApp({
     service: new ProvisioningService(client, settings),
     tokens,
+    codec: converter.payloadCodecs[0],
+    codecCorsOrigins: corsOrigins,
     defaultSubscriptionId: optional(process.env, 'AZURE_SUBSCRIPTION_ID'),
     logger,
   });

@@ -4,6 +4,7 @@
  */
 export interface LabPart {
   name: string;
-  start(): Promise<Record<string, string>>;
+  /** `before`: the settings of the parts started earlier (the Azure fake hands out the Kubernetes kubeconfig). */
+  start(before?: Readonly<Record<string, string>>): Promise<Record<string, string>>;
   stop(): Promise<void>;
 }

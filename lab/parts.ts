@@ -3,6 +3,8 @@
  * system. `npm start` and the test runner take them from here.
  */
 import type { LabPart } from './part.js';
+import { azureLab } from './azure/index.js';
+import { kubernetesLab } from './kubernetes/index.js';
 import { sambaLab } from './samba/index.js';
 
 export interface LabPartEntry {
@@ -14,5 +16,10 @@ export interface LabPartEntry {
 }
 
 export function labParts(): LabPartEntry[] {
-  return [{ part: sambaLab, replacedBy: ['AD_URL'], testDir: 'active-directory' }];
+  return [
+    { part: sambaLab, replacedBy: ['AD_URL'], testDir: 'active-directory' },
+    { part: kubernetesLab, replacedBy: ['KUBECONFIG'], testDir: 'kubernetes' },
+    // After Kubernetes: listClusterUserCredential hands out the lab cluster's kubeconfig.
+    { part: azureLab, replacedBy: ['AZURE_SUBSCRIPTION_ID'], testDir: 'azure' },
+  ];
 }

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { KeyRing } from '../temporal/codec.js';
 import { labParts } from './parts.js';
 import { LAB_DIR, LAB_ENV_FILE, labPath, PROJECT_ROOT } from './paths.js';
 import type { LabPart } from './part.js';
@@ -25,6 +26,13 @@ function labTokens(): string {
   const spec = `viewer:viewer:${t()},operator:operator:${t()},approver:ad-operator:${t()}`;
   writeFileSync(file, `${spec}\n`, { mode: 0o600 });
   return spec;
+}
+
+/** The lab's payload key ring: made once, kept in .lab; rotate by appending a line (the last key encrypts). */
+function labKeyRingFile(): string {
+  const file = labPath('codec-keys');
+  if (!existsSync(file)) writeFileSync(file, `${KeyRing.generateEntry('lab-1')}\n`, { mode: 0o600 });
+  return file;
 }
 
 function shellQuote(v: string): string {
@@ -80,7 +88,7 @@ async function main(): Promise<void> {
   const start = async (part: LabPart) => {
     const t0 = Date.now();
     console.log(`starting ${part.name}…`);
-    Object.assign(settings, await part.start());
+    Object.assign(settings, await part.start(settings));
     started.push(part);
     console.log(`${part.name} ready (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   };
@@ -94,6 +102,8 @@ async function main(): Promise<void> {
   }
 
   settings.GMSA_API_TOKENS = process.env.GMSA_API_TOKENS ?? labTokens();
+  if (!process.env.GMSA_CODEC_KEYS && !process.env.GMSA_CODEC_KEYS_FILE)
+    settings.GMSA_CODEC_KEYS_FILE = labKeyRingFile();
   settings.GMSA_API_URL = API_URL;
   writeFileSync(
     LAB_ENV_FILE,

@@ -38,7 +38,7 @@ async function main(): Promise<number> {
     const peer = async (part: LabPart) => {
       const t0 = Date.now();
       try {
-        Object.assign(env, await part.start());
+        Object.assign(env, await part.start(env as Record<string, string>));
       } catch (err) {
         throw new Error(`peer ${part.name} could not start: ${(err as Error).message}`);
       }

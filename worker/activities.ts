@@ -3,20 +3,56 @@
  * wired only when configured; the rest fail with "not configured: …" (activities/index.ts).
  */
 import { createActiveDirectoryActivities } from '../activities/active-directory.js';
+import { createAksActivities, createKubeconfigSource } from '../activities/aks.js';
+import { connectAzure } from '../activities/azure-connect.js';
 import { notConfigured } from '../activities/errors.js';
 import { ACTIVITY_NEEDS, createActivities } from '../activities/index.js';
-import type { GmsaActivities, SecretReader } from '../activities/types.js';
+import { createKeyVaultAccessActivities } from '../activities/key-vault-access.js';
+import { createKeyVaultActivities, createSecretReader } from '../activities/key-vault.js';
+import { createKubernetesActivities, kubeconfigFromFile } from '../activities/kubernetes.js';
+import { createManagedIdentityActivities } from '../activities/managed-identity.js';
+import type { ClusterRef, GmsaActivities, SecretReader } from '../activities/types.js';
 import { readActiveDirectoryConfig } from './config/active-directory.js';
+import { readAzureConfig } from './config/azure.js';
+import { ConfigError } from './config/env.js';
+import { readKubernetesConfig } from './config/kubernetes.js';
 import type { Logger } from './logger.js';
 
 export async function createRealActivities(env: NodeJS.ProcessEnv, log: Logger): Promise<GmsaActivities> {
   const parts: Partial<GmsaActivities> = {};
-  const secrets: SecretReader = {
-    read: async () => {
-      throw notConfigured(ACTIVITY_NEEDS.storeUserSecret);
-    },
-  };
+
+  const azure = readAzureConfig(env);
+  const clients = azure ? connectAzure(azure).clients : undefined;
+  if (clients) {
+    Object.assign(
+      parts,
+      createAksActivities(clients),
+      createManagedIdentityActivities(clients),
+      createKeyVaultActivities(clients),
+      createKeyVaultAccessActivities(clients),
+    );
+  }
+  // The AD side reads the standard user's password from where storeUserSecret put it: Key Vault.
+  const secrets: SecretReader = clients
+    ? createSecretReader(clients)
+    : {
+        read: async () => {
+          throw notConfigured(ACTIVITY_NEEDS.storeUserSecret);
+        },
+      };
+
   const ad = readActiveDirectoryConfig(env);
   if (ad) Object.assign(parts, createActiveDirectoryActivities({ config: ad, secrets, log }));
+
+  const kube = readKubernetesConfig(env);
+  if (kube) {
+    let kubeconfigFor: (cluster: ClusterRef) => Promise<string>;
+    if (kube.source === 'file') kubeconfigFor = kubeconfigFromFile(kube.path);
+    else if (clients) {
+      const source = createKubeconfigSource(clients);
+      kubeconfigFor = (cluster) => source.getKubeconfig(cluster, kube.credentials);
+    } else throw new ConfigError('KUBECONFIG', '"aks" needs Azure configured (AZURE_SUBSCRIPTION_ID and a credential)');
+    Object.assign(parts, createKubernetesActivities({ kubeconfigFor, context: kube.context }));
+  }
   return createActivities(parts);
 }

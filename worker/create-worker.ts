@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { GmsaActivities } from '../activities/types.js';
+import { dataConverter, type KeyRing } from '../temporal/codec.js';
 import { connectionOptions, type TemporalSettings } from '../temporal/settings.js';
 
 // Same extension as this file: .ts when run from source, .js when compiled.
@@ -16,6 +17,8 @@ export interface CreateWorkerOptions {
   connection?: NativeConnection;
   settings: TemporalSettings;
   activities: GmsaActivities;
+  /** Encrypts every payload; tests of workflow logic may run without. */
+  keyRing?: KeyRing;
   shutdownGraceSeconds?: number;
   /** A prebuilt bundle (tests share one); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -30,6 +33,7 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
     taskQueue: o.settings.taskQueue,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: o.activities,
+    ...(o.keyRing ? { dataConverter: dataConverter(o.keyRing) } : {}),
     shutdownGraceTime: `${o.shutdownGraceSeconds ?? 30}s`,
     ...o.extra,
   });

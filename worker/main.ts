@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   const worker = await createWorker({
     settings: config.temporal,
     activities,
+    keyRing: config.keyRing,
     shutdownGraceSeconds: config.shutdownGraceSeconds,
   });
   log.info(

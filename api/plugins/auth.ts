@@ -10,9 +10,16 @@ declare module 'fastify' {
   }
 }
 
-export const authPlugin = fp<{ tokens: TokenTable }>(async (app, { tokens }) => {
-  app.decorateRequest('principal', undefined);
+export interface AuthOptions {
+  tokens: TokenTable;
+  /** Requests that need no token (CORS preflight). */
+  skip?: (req: FastifyRequest) => boolean;
+}
+
+export const authPlugin = fp<AuthOptions>(async (app, { tokens, skip }) => {
+  if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (req, reply) => {
+    if (skip?.(req)) return;
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     const principal = match ? tokens.authenticate(match[1]!) : undefined;

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PROJECT_ROOT } from '../../lab/paths.js';
+import { KeyRing } from '../../temporal/codec.js';
 import { readTemporalSettings } from '../../temporal/settings.js';
 import { createWorker } from '../../worker/create-worker.js';
 import { progressQuery } from '../../workflows/definitions.js';
@@ -31,7 +32,7 @@ function runWorkerProcess(
 ) {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker/main.ts')], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...extra },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, GMSA_CODEC_KEYS: KeyRing.generateEntry('t1'), ...extra },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -49,6 +50,8 @@ describe('worker process', () => {
     const cases: [NodeJS.ProcessEnv, RegExp][] = [
       [{ TEMPORAL_ADDRESS: 'no-port-here' }, /TEMPORAL_ADDRESS: must be host:port/],
       [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: must be one of/],
+      [{ GMSA_CODEC_KEYS: '' }, /GMSA_CODEC_KEYS_FILE: is required: payloads are encrypted/],
+      [{ GMSA_CODEC_KEYS: 'k1:c2hvcnQ=' }, /GMSA_CODEC_KEYS: key k1 must be 32 bytes/],
       [{ AD_URL: 'http://dc1:389' }, /AD_URL: must start with ldaps:\/\//],
       [{ AD_URL: 'ldaps://dc1:636', AD_BIND_USER: 'admin' }, /AD_BIND_PASSWORD or AD_BIND_PASSWORD_FILE/],
     ];

@@ -1,0 +1,66 @@
+/** The payload codec: ciphertext only, key rotation, tampering and unknown keys refused, clear config errors. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { EncryptionCodec, KeyRing, readKeyRing } from '../../temporal/codec.js';
+import { ConfigError } from '../../worker/config/env.js';
+
+const secret = { password: 'Zq8!known-secret-value' };
+const payload = () => defaultPayloadConverter.toPayload(secret);
+
+test('encrypts to ciphertext that names its key, and decrypts back to the same payload', async () => {
+  const codec = new EncryptionCodec(KeyRing.parse(KeyRing.generateEntry('k1'), 'T'));
+  const [enc] = await codec.encode([payload()]);
+  assert.equal(Buffer.from(enc!.metadata!.encoding!).toString(), 'binary/encrypted');
+  assert.equal(Buffer.from(enc!.metadata!['encryption-key-id']!).toString(), 'k1');
+  assert.ok(!Buffer.from(enc!.data!).includes('known-secret-value'), 'no plaintext in the encoded payload');
+  const [dec] = await codec.decode([enc!]);
+  assert.deepEqual(defaultPayloadConverter.fromPayload(dec!), secret);
+  const [again] = await codec.encode([payload()]);
+  assert.notDeepEqual(Buffer.from(again!.data!), Buffer.from(enc!.data!), 'a fresh IV every time');
+});
+
+test('rotation: the newest key encrypts, older keys still decrypt; a dropped key is an explicit error', async () => {
+  const k1 = KeyRing.generateEntry('k1');
+  const k2 = KeyRing.generateEntry('k2');
+  const [old] = await new EncryptionCodec(KeyRing.parse(k1, 'T')).encode([payload()]);
+  const rotated = new EncryptionCodec(KeyRing.parse(`${k1}\n${k2}`, 'T'));
+  const [fresh] = await rotated.encode([payload()]);
+  assert.equal(Buffer.from(fresh!.metadata!['encryption-key-id']!).toString(), 'k2');
+  assert.deepEqual(defaultPayloadConverter.fromPayload((await rotated.decode([old!]))[0]!), secret);
+  await assert.rejects(
+    new EncryptionCodec(KeyRing.parse(k2, 'T')).decode([old!]),
+    /key "k1", which is not in the key ring/,
+  );
+});
+
+test('a tampered ciphertext does not decrypt', async () => {
+  const codec = new EncryptionCodec(KeyRing.parse(KeyRing.generateEntry('k1'), 'T'));
+  const [enc] = await codec.encode([payload()]);
+  const data = Buffer.from(enc!.data!);
+  data[20]! ^= 1;
+  await assert.rejects(codec.decode([{ ...enc!, data }]));
+});
+
+test('payloads that are not encrypted pass through decode unchanged', async () => {
+  const codec = new EncryptionCodec(KeyRing.parse(KeyRing.generateEntry('k1'), 'T'));
+  const plain = payload();
+  assert.deepEqual(await codec.decode([plain]), [plain]);
+});
+
+test('configuration: missing keys and malformed keys are start-up errors naming the variable', () => {
+  assert.throws(
+    () => readKeyRing({}),
+    (e: unknown) => e instanceof ConfigError && e.variable === 'GMSA_CODEC_KEYS_FILE',
+  );
+  assert.throws(() => readKeyRing({ GMSA_CODEC_KEYS: 'k1:AAAA' }), /GMSA_CODEC_KEYS: key k1 must be 32 bytes/);
+  assert.throws(
+    () => readKeyRing({ GMSA_CODEC_KEYS: `${KeyRing.generateEntry('a')},${KeyRing.generateEntry('a')}` }),
+    /appears twice/,
+  );
+  assert.throws(() => readKeyRing({ GMSA_CODEC_KEYS_FILE: '/nonexistent/keys' }), /GMSA_CODEC_KEYS_FILE: cannot read/);
+  assert.equal(
+    readKeyRing({ GMSA_CODEC_KEYS: `${KeyRing.generateEntry('a')},${KeyRing.generateEntry('b')}` }).current.id,
+    'b',
+  );
+});
