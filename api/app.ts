@@ -7,6 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { PayloadCodec } from '@temporalio/common';
+import { AuthThrottle } from './auth-throttle.js';
 import type { TokenTable } from './auth.js';
 import { authPlugin } from './plugins/auth.js';
 import { sendProblem } from './problem.js';
@@ -27,6 +28,8 @@ export interface AppDeps {
   /** Used when a request names no subscription (PowerShell params files have none). */
   defaultSubscriptionId?: string;
   logger?: Logger | boolean;
+  /** Failed-authentication limit per address (tests pass their own). */
+  throttle?: AuthThrottle;
 }
 
 export async function buildApp(deps: AppDeps) {
@@ -74,14 +77,15 @@ export async function buildApp(deps: AppDeps) {
     sendProblem(reply, { status: 404, detail: `no route ${req.method} ${req.url}` }),
   );
 
+  const throttle = deps.throttle ?? new AuthThrottle();
   await app.register(healthRoutes, { service: deps.service });
   await app.register(async (v1) => {
-    await v1.register(authPlugin, { tokens: deps.tokens });
+    await v1.register(authPlugin, { tokens: deps.tokens, throttle });
     await v1.register(provisioningRoutes, { service: deps.service, defaultSubscriptionId: deps.defaultSubscriptionId });
   });
   if (deps.codec) {
     const codec = deps.codec;
-    await app.register(codecRoutes, { codec, tokens: deps.tokens, corsOrigins: deps.codecCorsOrigins ?? [] });
+    await app.register(codecRoutes, { codec, tokens: deps.tokens, throttle, corsOrigins: deps.codecCorsOrigins ?? [] });
   }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -10,6 +10,7 @@ import {
 } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { ProvisionRequest } from '../domain/request.js';
+import { scrub } from '../domain/scrub.js';
 import { provisioningId } from '../domain/workflow-id.js';
 import {
   approveAdStepSignal,
@@ -223,5 +224,5 @@ function failureMessage(err: unknown): string {
     e = e.cause as { message?: string; cause?: unknown };
     if (e.message) message = e.message;
   }
-  return message;
+  return scrub(message);
 }

@@ -12,6 +12,7 @@ import { createKeyVaultActivities, createSecretReader } from '../activities/key-
 import { createKubernetesActivities, kubeconfigFromFile } from '../activities/kubernetes.js';
 import { createManagedIdentityActivities } from '../activities/managed-identity.js';
 import type { ClusterRef, GmsaActivities, SecretReader } from '../activities/types.js';
+import { createVerifyChainActivity } from '../activities/verify-chain.js';
 import { readActiveDirectoryConfig } from './config/active-directory.js';
 import { readAzureConfig } from './config/azure.js';
 import { ConfigError } from './config/env.js';
@@ -52,7 +53,13 @@ export async function createRealActivities(env: NodeJS.ProcessEnv, log: Logger):
       const source = createKubeconfigSource(clients);
       kubeconfigFor = (cluster) => source.getKubeconfig(cluster, kube.credentials);
     } else throw new ConfigError('KUBECONFIG', '"aks" needs Azure configured (AZURE_SUBSCRIPTION_ID and a credential)');
-    Object.assign(parts, createKubernetesActivities({ kubeconfigFor, context: kube.context }));
+    const kubernetes = createKubernetesActivities({ kubeconfigFor, context: kube.context });
+    Object.assign(parts, kubernetes);
+    // The chain check walks all three systems.
+    if (ad && clients) {
+      const { canUseCredentialSpec } = kubernetes;
+      Object.assign(parts, createVerifyChainActivity({ secrets, ad, canUseCredentialSpec }));
+    }
   }
   return createActivities(parts);
 }

@@ -17,7 +17,9 @@ export const REDACT_PATHS = [
   'token',
 ];
 
-export function createLogger(level: string, name: string) {
-  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+/** `destination`: where lines go (stdout by default; tests capture them to prove no secret is logged). */
+export function createLogger(level: string, name: string, destination?: pino.DestinationStream) {
+  const options = { name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }
 export type Logger = ReturnType<typeof createLogger>;

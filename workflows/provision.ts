@@ -16,6 +16,7 @@ import {
 } from '@temporalio/workflow';
 import { ErrorType, type RetryHint } from '../activities/errors.js';
 import type { ActivityName, GmsaActivities, KdsRootKeyResult } from '../activities/types.js';
+import { scrub } from '../domain/scrub.js';
 import {
   approveAdStepSignal,
   progressQuery,
@@ -311,12 +312,12 @@ function describeFailure(err: unknown): StepError & { retryAfterMs?: number } {
     const retryable = !cause.nonRetryable && !NON_RETRYABLE_TYPES.has(cause.type ?? '');
     const hint = cause.details?.[0] as RetryHint | undefined;
     const retryAfterMs = typeof hint?.retryAfterMs === 'number' ? hint.retryAfterMs : undefined;
-    return { message: cause.message, type: cause.type ?? undefined, retryable, at, retryAfterMs };
+    return { message: scrub(cause.message), type: cause.type ?? undefined, retryable, at, retryAfterMs };
   }
   if (cause instanceof TimeoutFailure) {
     return { message: `timed out (${cause.timeoutType})`, type: 'Timeout', retryable: true, at };
   }
-  return { message: messageOf(cause), retryable: true, at };
+  return { message: scrub(messageOf(cause)), retryable: true, at };
 }
 
 /** One line per finished step for progress and the UI; names and ids only, never a secret. */

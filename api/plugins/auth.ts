@@ -1,6 +1,7 @@
 /** Bearer-token authentication for every route registered after it, and `requirePermission` for each route. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { AuthThrottle } from '../auth-throttle.js';
 import { allowed, type Permission, type Principal, type TokenTable } from '../auth.js';
 import { sendProblem } from '../problem.js';
 
@@ -12,18 +13,26 @@ declare module 'fastify' {
 
 export interface AuthOptions {
   tokens: TokenTable;
+  /** Shared by every authenticated route of the app, so guesses count wherever they land. */
+  throttle: AuthThrottle;
   /** Requests that need no token (CORS preflight). */
   skip?: (req: FastifyRequest) => boolean;
 }
 
-export const authPlugin = fp<AuthOptions>(async (app, { tokens, skip }) => {
+export const authPlugin = fp<AuthOptions>(async (app, { tokens, throttle, skip }) => {
   if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (req, reply) => {
     if (skip?.(req)) return;
+    const wait = throttle.retryAfterMs(req.ip);
+    if (wait > 0) {
+      reply.header('retry-after', String(Math.ceil(wait / 1000)));
+      return sendProblem(reply, { status: 429, detail: 'too many failed authentications from this address' });
+    }
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     const principal = match ? tokens.authenticate(match[1]!) : undefined;
     if (!principal) {
+      throttle.fail(req.ip);
       reply.header('www-authenticate', 'Bearer realm="aks-gmsa"');
       return sendProblem(reply, {
         status: 401,

@@ -7,6 +7,7 @@ import cors from '@fastify/cors';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { Type } from 'typebox';
+import type { AuthThrottle } from '../auth-throttle.js';
 import type { TokenTable } from '../auth.js';
 import { authPlugin, requirePermission } from '../plugins/auth.js';
 
@@ -38,11 +39,15 @@ const toJson = (p: Payload): JsonPayload => ({
 export interface CodecRoutesOptions {
   codec: PayloadCodec;
   tokens: TokenTable;
+  throttle: AuthThrottle;
   /** Origins of the Temporal UI allowed to call from a browser. */
   corsOrigins: string[];
 }
 
-export const codecRoutes: FastifyPluginAsync<CodecRoutesOptions> = async (app, { codec, tokens, corsOrigins }) => {
+export const codecRoutes: FastifyPluginAsync<CodecRoutesOptions> = async (
+  app,
+  { codec, tokens, throttle, corsOrigins },
+) => {
   await app.register(cors, {
     origin: corsOrigins,
     methods: ['POST'],
@@ -51,7 +56,7 @@ export const codecRoutes: FastifyPluginAsync<CodecRoutesOptions> = async (app, {
     maxAge: 600,
   });
   // Preflight requests carry no token; they are answered by the CORS plugin before auth runs.
-  await app.register(authPlugin, { tokens, skip: (req) => req.method === 'OPTIONS' });
+  await app.register(authPlugin, { tokens, throttle, skip: (req) => req.method === 'OPTIONS' });
   const schema = { hide: false, body: Payloads, response: { 200: Payloads }, tags: ['codec'] };
   app.post<{ Body: { payloads: JsonPayload[] } }>(
     '/codec/decode',

@@ -9,7 +9,10 @@ import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { buildApp } from '../../api/app.js';
+import { AuthThrottle } from '../../api/auth-throttle.js';
 import { TokenTable } from '../../api/auth.js';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { EncryptionCodec, KeyRing } from '../../temporal/codec.js';
 import { ProvisioningService } from '../../api/provisioning-service.js';
 import { freePort } from '../../lab/process.js';
 import { readTemporalSettings } from '../../temporal/settings.js';
@@ -144,6 +147,69 @@ describe('auth', () => {
     assert.match(approve.json().detail, /approver/);
     const cancel = await app.inject({ method: 'POST', url: `/v1/provisionings/${id}/cancel`, headers: as('approver') });
     assert.equal(cancel.statusCode, 403);
+  });
+});
+
+describe('failed-auth throttle and the codec endpoint', () => {
+  test('after too many failed authentications an address gets 429 with Retry-After, even with a good token', async () => {
+    const throttled = await buildApp({
+      service: new ProvisioningService(env.client, readTemporalSettings({})),
+      tokens,
+      throttle: new AuthThrottle(3, 60_000),
+    });
+    for (let i = 0; i < 3; i++) {
+      const res = await throttled.inject({
+        url: '/v1/provisionings',
+        headers: { authorization: 'Bearer wrong-token-000000000' },
+      });
+      assert.equal(res.statusCode, 401);
+    }
+    const blocked = await throttled.inject({ url: '/v1/provisionings', headers: as('viewer') });
+    assert.equal(blocked.statusCode, 429);
+    assert.ok(Number(blocked.headers['retry-after']) > 0);
+    await throttled.close();
+  });
+
+  test('/codec/decode round-trips payloads for any role, refuses without a token, and admits only the UI origin', async () => {
+    const ring = KeyRing.parse(KeyRing.generateEntry('api-1'), 'test');
+    const codec = new EncryptionCodec(ring);
+    const withCodec = await buildApp({
+      service: new ProvisioningService(env.client, readTemporalSettings({})),
+      tokens,
+      codec,
+      codecCorsOrigins: ['http://ui.example:8233'],
+    });
+    const [enc] = await codec.encode([defaultPayloadConverter.toPayload({ hello: 'world' })]);
+    const body = {
+      payloads: [
+        {
+          metadata: Object.fromEntries(
+            Object.entries(enc!.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')]),
+          ),
+          data: Buffer.from(enc!.data!).toString('base64'),
+        },
+      ],
+    };
+    assert.equal((await withCodec.inject({ method: 'POST', url: '/codec/decode', payload: body })).statusCode, 401);
+    const res = await withCodec.inject({ method: 'POST', url: '/codec/decode', headers: as('viewer'), payload: body });
+    assert.equal(res.statusCode, 200);
+    const data = Buffer.from(res.json().payloads[0].data, 'base64').toString();
+    assert.equal(JSON.parse(data).hello, 'world');
+    const preflight = (origin: string) =>
+      withCodec.inject({
+        method: 'OPTIONS',
+        url: '/codec/decode',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type',
+        },
+      });
+    const ok = await preflight('http://ui.example:8233');
+    assert.equal(ok.headers['access-control-allow-origin'], 'http://ui.example:8233');
+    const other = await preflight('http://evil.example');
+    assert.equal(other.headers['access-control-allow-origin'], undefined);
+    await withCodec.close();
   });
 });
 

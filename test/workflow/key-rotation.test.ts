@@ -1,0 +1,94 @@
+/**
+ * Payload key rotation: a provisioning started while the ring held only key 1 finishes, and stays readable, after
+ * the worker and the client move to a ring whose newest key is key 2.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Client } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { dataConverter, KeyRing } from '../../temporal/codec.js';
+import { readTemporalSettings } from '../../temporal/settings.js';
+import { createWorker } from '../../worker/create-worker.js';
+import { approveAdStepSignal, progressQuery } from '../../workflows/definitions.js';
+import { activityDoubles } from '../support/activity-doubles.js';
+import { exampleRequest, uniqueSpec } from '../support/requests.js';
+import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await devServerEnv();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+const keyIds = (history: unknown): Set<string> => {
+  const ids = new Set<string>();
+  const walk = (n: unknown) => {
+    if (!n || typeof n !== 'object' || n instanceof Uint8Array) return;
+    const m = (n as { metadata?: Record<string, Uint8Array> }).metadata;
+    const id = m?.['encryption-key-id'];
+    if (id) ids.add(Buffer.from(id).toString());
+    for (const v of Object.values(n)) walk(v);
+  };
+  walk(history);
+  return ids;
+};
+
+test('a workflow started under key 1 completes and is readable after the move to key 2', async () => {
+  const k1 = KeyRing.generateEntry('k1');
+  const k2 = KeyRing.generateEntry('k2');
+  const ring1 = KeyRing.parse(k1, 'test');
+  const ring2 = KeyRing.parse(`${k1}\n${k2}`, 'test');
+  const settings = {
+    ...readTemporalSettings({ TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS }),
+    taskQueue: uniqueQueue('rot'),
+  };
+  const bundle = await workflowBundle();
+  const request = exampleRequest({ spec: uniqueSpec('rot'), options: { requireAdApproval: true } });
+  const client1 = new Client({ connection: env.connection, dataConverter: dataConverter(ring1) });
+  const handle = await client1.workflow.start('provisionGmsa', {
+    taskQueue: settings.taskQueue,
+    workflowId: `rot-${request.gmsa.credentialSpecName}`,
+    args: [request],
+  });
+
+  const before = await createWorker({
+    connection: env.nativeConnection,
+    settings,
+    activities: activityDoubles().activities,
+    keyRing: ring1,
+    workflowBundle: bundle,
+  });
+  await before.runUntil(async () => {
+    while ((await handle.query(progressQuery)).steps.find((s) => s.name === 'awaitAdApproval')?.status !== 'waiting')
+      await delay(100);
+  });
+
+  const client2 = new Client({ connection: env.connection, dataConverter: dataConverter(ring2) });
+  const moved = client2.workflow.getHandle(handle.workflowId);
+  const afterRotation = await createWorker({
+    connection: env.nativeConnection,
+    settings,
+    activities: activityDoubles().activities,
+    keyRing: ring2,
+    workflowBundle: bundle,
+  });
+  const outputs = await afterRotation.runUntil(async () => {
+    await moved.signal(approveAdStepSignal, { by: 'rotation-test' });
+    return moved.result();
+  });
+  assert.equal(outputs.credentialSpecName, 'webapp01');
+  assert.deepEqual(
+    [...keyIds(await moved.fetchHistory())].sort(),
+    ['k1', 'k2'],
+    'the history holds payloads of both keys',
+  );
+
+  // A client that still has only key 1 cannot read what key 2 wrote: proof the new key really was used.
+  await assert.rejects(
+    client1.workflow.getHandle(handle.workflowId).result(),
+    /key "k2", which is not in the key ring/,
+  );
+});
