@@ -17,9 +17,19 @@ export interface AuthOptions {
   throttle: AuthThrottle;
   /** Requests that need no token (CORS preflight). */
   skip?: (req: FastifyRequest) => boolean;
+  /** A cookie that may carry the token instead of the header (the Temporal UI cannot send headers to a codec). */
+  cookie?: string;
 }
 
-export const authPlugin = fp<AuthOptions>(async (app, { tokens, throttle, skip }) => {
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}
+
+export const authPlugin = fp<AuthOptions>(async (app, { tokens, throttle, skip, cookie }) => {
   if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (req, reply) => {
     if (skip?.(req)) return;
@@ -30,7 +40,8 @@ export const authPlugin = fp<AuthOptions>(async (app, { tokens, throttle, skip }
     }
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const principal = match ? tokens.authenticate(match[1]!) : undefined;
+    const token = match?.[1] ?? (cookie && !header ? cookieValue(req.headers.cookie, cookie) : undefined);
+    const principal = token ? tokens.authenticate(token) : undefined;
     if (!principal) {
       throttle.fail(req.ip);
       reply.header('www-authenticate', 'Bearer realm="aks-gmsa"');

@@ -36,6 +36,15 @@ const toJson = (p: Payload): JsonPayload => ({
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 
+const CODEC_COOKIE = 'gmsa_codec';
+const page = (body: string) =>
+  `<!doctype html><meta charset="utf-8"><title>aks-gmsa codec</title><body style="font-family:sans-serif">${body}</body>`;
+const LOGIN_PAGE = page(
+  '<h1>Decode payloads in the Temporal UI</h1><form method="post"><label>API token <input name="token" type="password" ' +
+    'autocomplete="off"></label> <button>Sign in</button></form><p>Then, in the Temporal UI, open the codec server ' +
+    'settings and turn on "Include cross-origin credentials".</p>',
+);
+
 export interface CodecRoutesOptions {
   codec: PayloadCodec;
   tokens: TokenTable;
@@ -55,8 +64,27 @@ export const codecRoutes: FastifyPluginAsync<CodecRoutesOptions> = async (
     credentials: true,
     maxAge: 600,
   });
-  // Preflight requests carry no token; they are answered by the CORS plugin before auth runs.
-  await app.register(authPlugin, { tokens, throttle, skip: (req) => req.method === 'OPTIONS' });
+  // Preflight requests carry no token; they are answered by the CORS plugin before auth runs. The login page is
+  // how a browser gets the cookie the Temporal UI then sends ("Include cross-origin credentials").
+  const open = (url: string, method: string) => method === 'OPTIONS' || url.split('?')[0] === '/codec/login';
+  await app.register(authPlugin, { tokens, throttle, skip: (req) => open(req.url, req.method), cookie: CODEC_COOKIE });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+  app.get('/codec/login', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html').send(LOGIN_PAGE));
+  app.post<{ Body: { token?: string } }>('/codec/login', { schema: { hide: true } }, async (req, reply) => {
+    const token = req.body?.token ?? '';
+    if (throttle.retryAfterMs(req.ip) > 0 || !tokens.authenticate(token)) {
+      throttle.fail(req.ip);
+      return reply.code(401).type('text/html').send(page('That token is not valid.'));
+    }
+    // Lax: the UI and the API are the same site (same host, other port), so the UI's fetches carry it.
+    reply.header(
+      'set-cookie',
+      `${CODEC_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Lax; Path=/codec; Max-Age=28800`,
+    );
+    return reply.type('text/html').send(page('Signed in for 8 hours: the Temporal UI can now decode payloads.'));
+  });
   const schema = { hide: false, body: Payloads, response: { 200: Payloads }, tags: ['codec'] };
   app.post<{ Body: { payloads: JsonPayload[] } }>(
     '/codec/decode',

@@ -209,6 +209,27 @@ describe('failed-auth throttle and the codec endpoint', () => {
     assert.equal(ok.headers['access-control-allow-origin'], 'http://ui.example:8233');
     const other = await preflight('http://evil.example');
     assert.equal(other.headers['access-control-allow-origin'], undefined);
+
+    // The browser path: sign in once, then the UI's cookie-carrying requests decode.
+    const form = (token: string) => ({
+      method: 'POST' as const,
+      url: '/codec/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `token=${encodeURIComponent(token)}`,
+    });
+    assert.equal((await withCodec.inject(form('not-a-valid-token-0000'))).statusCode, 401);
+    const login = await withCodec.inject(form(TOKENS.viewer));
+    assert.equal(login.statusCode, 200);
+    const cookie = String(login.headers['set-cookie']);
+    assert.match(cookie, /^gmsa_codec=.*; HttpOnly; SameSite=Lax; Path=\/codec/);
+    const viaCookie = await withCodec.inject({
+      method: 'POST',
+      url: '/codec/decode',
+      headers: { cookie: cookie.split(';')[0]! },
+      payload: body,
+    });
+    assert.equal(viaCookie.statusCode, 200);
+    assert.ok(!viaCookie.body.includes(TOKENS.viewer), 'the answer does not echo the token');
     await withCodec.close();
   });
 });
