@@ -55,3 +55,18 @@ test('the commands the compose file runs exist after a build', () => {
   // dist/<x>.js comes from <x>.ts by tsc; check the sources exist.
   for (const f of ['worker/main.ts', 'api/main.ts']) readFileSync(`${PROJECT_ROOT}/${f}`);
 });
+
+test('the lab profile runs npm start in one container, with its state on volumes', () => {
+  const lab = compose.services.lab;
+  assert.deepEqual(lab.profiles, ['lab']);
+  assert.equal(lab.build.dockerfile, 'Dockerfile.lab');
+  assert.equal(lab.network_mode, 'host', 'the lab parts listen on loopback');
+  assert.equal(lab.stop_signal, 'SIGINT', 'npm start stops everything on Ctrl-C');
+  for (const v of ['lab-state:/app/.lab', 'lab-tools:/app/.tools']) assert.ok(lab.volumes.includes(v), v);
+  const dockerfileLab = readFileSync(`${PROJECT_ROOT}/Dockerfile.lab`, 'utf8');
+  assert.match(dockerfileLab, /^FROM golang:1\.26-bookworm$/m, 'Go for kube-apiserver and etcd');
+  assert.match(dockerfileLab, /python3-venv/, 'Python for the Temporal CLI wheel');
+  assert.match(dockerfileLab, /^CMD \["npm", "start"\]$/m);
+  for (const name of ['worker', 'api', 'temporal'])
+    assert.equal(compose.services[name].profiles, undefined, `${name} runs by default`);
+});
