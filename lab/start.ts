@@ -135,6 +135,8 @@ aks-gmsa is running.
                viewer   ${tokens.viewer}
 
 Try it:
+  npx aks-gmsa start examples/lab-request.json --watch
+or with curl:
   curl -s -X POST ${API_URL}/v1/provisionings -H 'authorization: Bearer ${tokens.operator}' \\
        -H 'content-type: application/json' --data @examples/lab-request.json
   curl -s ${API_URL}/v1/provisionings -H 'authorization: Bearer ${tokens.viewer}'

@@ -1,0 +1,81 @@
+/** The REST calls of the CLI, over Node's fetch; every error becomes an ApiError or Unreachable. */
+import type { ProvisioningSummary, ProvisioningView } from '../api/provisioning-service.js';
+import { ApiError, type Problem, Unreachable } from './errors.js';
+import type { Target } from './config.js';
+
+export type { ProvisioningSummary, ProvisioningView };
+
+export interface Accepted {
+  id: string;
+  runId?: string;
+  status: string;
+  links: { self: string; temporalUi: string };
+}
+
+const TIMEOUT_MS = 30_000;
+
+export class ApiClient {
+  constructor(private readonly target: Target) {}
+
+  get url(): string {
+    return this.target.url;
+  }
+
+  start(body: unknown): Promise<Accepted> {
+    return this.call('POST', '/v1/provisionings', body);
+  }
+
+  get(id: string): Promise<ProvisioningView> {
+    return this.call('GET', `/v1/provisionings/${encodeURIComponent(id)}`);
+  }
+
+  list(filter: { status?: string; cluster?: string; limit?: string }): Promise<{ items: ProvisioningSummary[] }> {
+    const q = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => e[1] !== undefined));
+    return this.call('GET', `/v1/provisionings${q.size ? `?${q}` : ''}`);
+  }
+
+  approve(id: string, comment?: string): Promise<Accepted> {
+    return this.call('POST', `/v1/provisionings/${encodeURIComponent(id)}/approve`, comment ? { comment } : {});
+  }
+
+  cancel(id: string): Promise<Accepted> {
+    return this.call('POST', `/v1/provisionings/${encodeURIComponent(id)}/cancel`);
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
+    if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(`${this.target.url}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+    } catch (err) {
+      throw new Unreachable(`cannot reach the API at ${this.target.url}: ${reason(err)}`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const problem = json && typeof json === 'object' ? (json as Problem) : undefined;
+      throw new ApiError(res.status, problem, problem ? '' : text.slice(0, 300));
+    }
+    if (json === undefined) throw new ApiError(res.status, undefined, `not JSON: ${text.slice(0, 300)}`);
+    return json as T;
+  }
+}
+
+/** fetch says "fetch failed"; the useful part (ECONNREFUSED, a timeout) is in its cause. */
+function reason(err: unknown): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError') return `no answer within ${TIMEOUT_MS / 1000} s`;
+  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+}
