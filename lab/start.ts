@@ -58,7 +58,9 @@ let stopping = false;
 const started: LabPart[] = [];
 const children: ChildProcess[] = [];
 
-async function stop(code: number): Promise<never> {
+async function stop(code: number): Promise<void> {
+  // Ctrl-C reaches this process twice (from the terminal and relayed by tsx): stop once, ignore the rest.
+  if (stopping) return;
   stopping = true;
   console.log('\nstopping…');
   await Promise.all(
@@ -81,8 +83,8 @@ async function stop(code: number): Promise<never> {
 
 async function main(): Promise<void> {
   mkdirSync(LAB_DIR, { recursive: true });
-  process.once('SIGINT', () => void stop(0));
-  process.once('SIGTERM', () => void stop(0));
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
 
   const settings: Record<string, string> = {};
   const start = async (part: LabPart) => {
