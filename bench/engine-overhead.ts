@@ -18,6 +18,7 @@ import { TokenTable } from '../api/auth.js';
 import { ProvisioningService } from '../api/provisioning-service.js';
 import { freePort } from '../lab/process.js';
 import { temporalLab } from '../lab/temporal.js';
+import { dataConverter, KeyRing } from '../temporal/codec.js';
 import { readTemporalSettings } from '../temporal/settings.js';
 import { createWorker } from '../worker/create-worker.js';
 import { activityDoubles } from '../test/support/activity-doubles.js';
@@ -42,8 +43,10 @@ async function main(): Promise<void> {
   try {
     const settings = { ...readTemporalSettings({ TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS }), taskQueue: 'bench' };
     const connection = await Connection.connect({ address: settings.address });
-    const client = new Client({ connection });
-    const worker = await createWorker({ settings, activities: activityDoubles().activities });
+    // Payloads encrypted as in production: the codec is part of the engine's cost.
+    const keyRing = KeyRing.parse(KeyRing.generateEntry('bench'), 'bench');
+    const client = new Client({ connection, dataConverter: dataConverter(keyRing) });
+    const worker = await createWorker({ settings, activities: activityDoubles().activities, keyRing });
     const app = await buildApp({
       service: new ProvisioningService(client, settings),
       tokens: TokenTable.parse(`operator:${TOKEN}`),
@@ -88,7 +91,9 @@ async function main(): Promise<void> {
     await connection.close();
 
     const allEngine = [...engine.values()].flat();
-    console.log(`engine overhead, ${RUNS} provisionings, zero-latency activities, ${os.cpus().length} cores`);
+    console.log(
+      `engine overhead, ${RUNS} provisionings, zero-latency activities, encrypted payloads, ${os.cpus().length} cores`,
+    );
     console.log(
       `  POST → workflow completed      median ${median(totals).toFixed(1)} ms  (min ${Math.min(...totals).toFixed(1)}, max ${Math.max(...totals).toFixed(1)})`,
     );
