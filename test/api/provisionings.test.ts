@@ -6,8 +6,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { buildApp } from '../../api/app.js';
 import { AuthThrottle } from '../../api/auth-throttle.js';
 import { TokenTable } from '../../api/auth.js';
@@ -16,9 +14,8 @@ import { EncryptionCodec, KeyRing } from '../../temporal/codec.js';
 import { ProvisioningService } from '../../api/provisioning-service.js';
 import { freePort } from '../../lab/process.js';
 import { readTemporalSettings } from '../../temporal/settings.js';
-import { activityDoubles } from '../support/activity-doubles.js';
 import { exampleRequest, uniqueSpec } from '../support/requests.js';
-import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+import { startApiHarness, type ApiHarness } from '../support/api-harness.js';
 
 const TOKENS = {
   viewer: 'viewer-token-0123456789',
@@ -30,34 +27,17 @@ const tokens = TokenTable.parse(
 );
 const as = (role: keyof typeof TOKENS) => ({ authorization: `Bearer ${TOKENS[role]}` });
 
-let env: TestWorkflowEnvironment;
-let app: Awaited<ReturnType<typeof buildApp>>;
-let worker: Worker;
-let running: Promise<void>;
-const taskQueue = uniqueQueue('api');
+let harness: ApiHarness;
+let app: ApiHarness['app'];
+let env: ApiHarness['env'];
 
 before(async () => {
-  env = await devServerEnv();
-  const settings = { ...readTemporalSettings({ TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS }), taskQueue };
-  app = await buildApp({
-    service: new ProvisioningService(env.client, settings),
-    tokens,
-    defaultSubscriptionId: '00000000-0000-0000-0000-000000000000',
-  });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: activityDoubles().activities,
-  });
-  running = worker.run();
+  harness = await startApiHarness({ tokens, prefix: 'api' });
+  ({ app, env } = harness);
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
-  await app?.close();
-  await env?.teardown();
+  await harness?.close();
 });
 
 /** A distinct cluster per test, so list filters and workflow ids never collide across tests or runs. */

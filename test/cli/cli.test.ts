@@ -6,15 +6,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { buildApp } from '../../api/app.js';
 import { TokenTable } from '../../api/auth.js';
 import { ProvisioningService } from '../../api/provisioning-service.js';
@@ -22,10 +19,9 @@ import { ApiClient } from '../../cli/client.js';
 import { watch } from '../../cli/watch.js';
 import { PROJECT_ROOT } from '../../lab/paths.js';
 import { freePort } from '../../lab/process.js';
-import { readTemporalSettings } from '../../temporal/settings.js';
-import { activityDoubles } from '../support/activity-doubles.js';
 import { exampleRequest, uniqueSpec } from '../support/requests.js';
-import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+import { startApiHarness, type ApiHarness } from '../support/api-harness.js';
+import { STEP_NAMES } from '../../workflows/definitions.js';
 
 const TOKENS = {
   viewer: 'cli-viewer-token-0123456789',
@@ -36,42 +32,21 @@ const TOKEN_SPEC = `viewer:${TOKENS.viewer},operator:${TOKENS.operator},approver
 const UNKNOWN_TOKEN = 'cli-unknown-token-0123456789';
 const ESC = '\x1b';
 
-let env: TestWorkflowEnvironment;
-let app: Awaited<ReturnType<typeof buildApp>>;
+let harness: ApiHarness;
 let service: ProvisioningService;
-let worker: Worker;
-let running: Promise<void>;
 let apiUrl: string;
-const taskQueue = uniqueQueue('cli');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'aks-gmsa-cli-test-'));
 /** An empty lab dir, so no run reads the lab.env of a lab that happens to run on this machine. */
 const noLab = path.join(tmp, 'no-lab');
 
 before(async () => {
-  env = await devServerEnv();
-  const settings = { ...readTemporalSettings({ TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS }), taskQueue };
-  service = new ProvisioningService(env.client, settings);
-  app = await buildApp({
-    service,
-    tokens: TokenTable.parse(TOKEN_SPEC),
-    defaultSubscriptionId: '00000000-0000-0000-0000-000000000000',
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  apiUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: activityDoubles().activities,
-  });
-  running = worker.run();
+  harness = await startApiHarness({ tokens: TokenTable.parse(TOKEN_SPEC), listen: true, prefix: 'cli' });
+  service = harness.service;
+  apiUrl = harness.url!;
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
-  await app?.close();
-  await env?.teardown();
+  await harness?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -159,20 +134,7 @@ async function waitFor(id: string, ok: (b: Record<string, unknown>) => boolean, 
 const awaitingApproval = (b: Record<string, unknown>) =>
   (b.steps as { name: string; status: string }[]).some((s) => s.name === 'awaitAdApproval' && s.status === 'waiting');
 
-const STEPS = [
-  'confirmAksGmsa',
-  'ensureManagedIdentity',
-  'ensureKeyVault',
-  'storeUserSecret',
-  'getDomainFacts',
-  'ensureKdsRootKey',
-  'awaitAdApproval',
-  'ensureDomainUser',
-  'ensureGmsa',
-  'grantKeyVaultAccess',
-  'ensureCredentialSpec',
-  'verifyChain',
-];
+const STEPS = STEP_NAMES;
 
 describe('usage', () => {
   test('help names every command and the lab default; no command is a usage error', async () => {
