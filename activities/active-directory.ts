@@ -5,19 +5,13 @@
  */
 import type { ActiveDirectoryConfig } from './active-directory/config.js';
 import { getDomainFacts } from './active-directory/domain-facts.js';
-import {
-  ensureDomainUser,
-  removeDomainUser,
-  type RemovalResult,
-  type RemoveDomainUserInput,
-} from './active-directory/domain-user.js';
-import { ensureGmsa, removeGmsa, type RemoveGmsaInput } from './active-directory/gmsa.js';
+import { ensureDomainUser, removeDomainUser } from './active-directory/domain-user.js';
+import { ensureGmsa, removeGmsa } from './active-directory/gmsa.js';
 import { ensureKdsRootKey } from './active-directory/kds-root-key.js';
 import { withSession } from './active-directory/ldap-session.js';
-import type { GmsaActivities, SecretReader } from './types.js';
+import type { RemovalResult, RemoveDomainUserInput, RemoveGmsaInput, StepActivities, SecretReader } from './types.js';
 
 export type { ActiveDirectoryConfig } from './active-directory/config.js';
-export type { RemovalResult, RemoveDomainUserInput, RemoveGmsaInput };
 
 /** pino's shape, so the worker can pass its logger; fields never hold secrets. */
 export interface ActivityLogger {
@@ -33,7 +27,7 @@ export interface ActiveDirectoryDeps {
 }
 
 export type ActiveDirectoryActivities = Pick<
-  GmsaActivities,
+  StepActivities,
   'getDomainFacts' | 'ensureKdsRootKey' | 'ensureDomainUser' | 'ensureGmsa'
 > & {
   removeGmsa(input: RemoveGmsaInput): Promise<RemovalResult>;

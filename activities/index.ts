@@ -3,14 +3,14 @@
  * configured fails at once, non-retryably, naming what is missing: never a stub that reports success.
  */
 import { notConfigured } from './errors.js';
-import type { ActivityName, GmsaActivities } from './types.js';
+import type { GmsaActivities } from './types.js';
 
 const AD = 'Active Directory (AD_URL, AD_BIND_USER, AD_BIND_PASSWORD or AD_BIND_PASSWORD_FILE, AD_CA_FILE)';
 const AZURE = 'Azure (AZURE_SUBSCRIPTION_ID and an Azure credential)';
 const KUBERNETES = 'Kubernetes (KUBECONFIG, or Azure to fetch the cluster credential)';
 
-/** The outside system each step needs, for the "not configured" message. */
-export const ACTIVITY_NEEDS: Record<ActivityName, string> = {
+/** The outside system each activity needs, for the "not configured" message. */
+export const ACTIVITY_NEEDS: Record<keyof GmsaActivities, string> = {
   confirmAksGmsa: AZURE,
   ensureManagedIdentity: AZURE,
   ensureKeyVault: AZURE,
@@ -22,11 +22,17 @@ export const ACTIVITY_NEEDS: Record<ActivityName, string> = {
   ensureGmsa: AD,
   ensureCredentialSpec: KUBERNETES,
   verifyChain: `the chain check: ${AZURE}, ${AD} and ${KUBERNETES}`,
+  removeCredentialSpec: KUBERNETES,
+  removeGmsa: AD,
+  removeDomainUser: AD,
+  removeScaleSetIdentity: AZURE,
+  deleteKeyVault: AZURE,
+  deleteManagedIdentity: AZURE,
 };
 
 export function createActivities(parts: Partial<GmsaActivities>): GmsaActivities {
-  const all = {} as Record<ActivityName, unknown>;
-  for (const name of Object.keys(ACTIVITY_NEEDS) as ActivityName[]) {
+  const all = {} as Record<keyof GmsaActivities, unknown>;
+  for (const name of Object.keys(ACTIVITY_NEEDS) as (keyof GmsaActivities)[]) {
     all[name] =
       parts[name] ??
       (async () => {

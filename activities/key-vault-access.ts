@@ -14,12 +14,7 @@ import type { ClusterRef, GrantKeyVaultAccessInput, GrantKeyVaultAccessResult } 
 
 const POOL_TAG = 'aks-managed-poolName';
 
-export interface RemoveScaleSetIdentityInput {
-  cluster: ClusterRef;
-  nodeResourceGroup: string;
-  /** Resource id of the user-assigned identity to detach. */
-  identityId: string;
-}
+import type { RemoveScaleSetIdentityInput } from './types.js';
 
 const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 

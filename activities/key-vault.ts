@@ -13,6 +13,7 @@ import { ensureAccessPolicy, ensureRoleAssignment, ROLE } from './azure-vault-ac
 import { ErrorType, fatal } from './errors.js';
 import type {
   AzureResourceRef,
+  DeleteKeyVaultInput,
   EnsureKeyVaultInput,
   KeyVaultResult,
   SecretReader,
@@ -181,9 +182,7 @@ export function createKeyVaultActivities(clients: AzureClients) {
   }
 
   /** Rollback: soft-deletes the vault, and purges it when asked (frees the global name at once). */
-  async function deleteKeyVault(
-    input: AzureResourceRef & { location: string; purge?: boolean },
-  ): Promise<{ deleted: boolean; purged: boolean }> {
+  async function deleteKeyVault(input: DeleteKeyVaultInput): Promise<{ deleted: boolean; purged: boolean }> {
     const vaults = clients.keyVault(input.subscriptionId).vaults;
     const vault = await getVault(input);
     if (vault) await azureCall(`delete ${label(input)}`, () => vaults.delete(input.resourceGroup, input.name));

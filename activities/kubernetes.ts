@@ -44,18 +44,7 @@ export interface KubernetesActivityDeps {
   context?: string;
 }
 
-export interface RemoveCredentialSpecInput {
-  cluster: ClusterRef;
-  specName: string;
-  rbac: { namespace: string; serviceAccount: string };
-}
-
-export interface RemoveCredentialSpecResult {
-  /** `kind/name` of what was deleted. */
-  removed: string[];
-  /** What exists but was not created by this product, so it was left alone. */
-  kept: string[];
-}
+import type { RemoveCredentialSpecInput, RemoveCredentialSpecResult } from './types.js';
 
 export interface CanUseCredentialSpecInput {
   cluster: ClusterRef;

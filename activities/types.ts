@@ -199,9 +199,63 @@ export interface VerifyChainResult {
   checks: ChainCheck[];
 }
 
+// ---- removal: what rollbackOnFailure (and a later deprovision) undoes -------------------------------------------
+
+export interface RemoveGmsaInput {
+  domainFqdn: string;
+  name: string;
+}
+
+export interface RemoveDomainUserInput {
+  domainFqdn: string;
+  user: string;
+  container?: string;
+}
+
+export interface RemovalResult {
+  dn?: string;
+  removed: boolean;
+}
+
+export interface RemoveCredentialSpecInput {
+  cluster: ClusterRef;
+  specName: string;
+  rbac: { namespace: string; serviceAccount: string };
+}
+
+export interface RemoveCredentialSpecResult {
+  /** `kind/name` of what was deleted. */
+  removed: string[];
+  /** What exists but was not created by this product, so it was left alone. */
+  kept: string[];
+}
+
+export interface RemoveScaleSetIdentityInput {
+  cluster: ClusterRef;
+  nodeResourceGroup: string;
+  /** Resource id of the user-assigned identity to detach. */
+  identityId: string;
+}
+
+export interface DeleteKeyVaultInput extends AzureResourceRef {
+  location: string;
+  /** Also purge the soft-deleted vault, so its global name is free for a rerun. */
+  purge?: boolean;
+}
+
+export interface RemovalActivities {
+  removeCredentialSpec(input: RemoveCredentialSpecInput): Promise<RemoveCredentialSpecResult>;
+  removeGmsa(input: RemoveGmsaInput): Promise<RemovalResult>;
+  removeDomainUser(input: RemoveDomainUserInput): Promise<RemovalResult>;
+  removeScaleSetIdentity(input: RemoveScaleSetIdentityInput): Promise<{ scaleSetsUpdated: string[] }>;
+  deleteKeyVault(input: DeleteKeyVaultInput): Promise<{ deleted: boolean; purged: boolean }>;
+  deleteManagedIdentity(input: AzureResourceRef): Promise<{ deleted: boolean }>;
+}
+
 // ---- the whole set ---------------------------------------------------------------------------------------------
 
-export interface GmsaActivities {
+/** The provisioning steps; ActivityName names these, the steps `progress` reports. */
+export interface StepActivities {
   confirmAksGmsa(input: ConfirmAksGmsaInput): Promise<ConfirmAksGmsaResult>;
   ensureManagedIdentity(input: EnsureManagedIdentityInput): Promise<ManagedIdentityResult>;
   ensureKeyVault(input: EnsureKeyVaultInput): Promise<KeyVaultResult>;
@@ -215,7 +269,11 @@ export interface GmsaActivities {
   verifyChain(input: VerifyChainInput): Promise<VerifyChainResult>;
 }
 
-export type ActivityName = keyof GmsaActivities;
+export type ActivityName = keyof StepActivities;
+
+/** Everything the worker registers. */
+export type GmsaActivities = StepActivities & RemovalActivities;
+export type RemovalName = keyof RemovalActivities;
 
 // ---- dependencies shared across systems --------------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ export interface ProvisioningView {
   credentialSpecName?: string;
   steps: Progress['steps'];
   approval?: Progress['approval'];
+  rollback?: Progress['rollback'];
   outputs?: ProvisionOutputs;
   error?: string;
   links: { self: string; temporalUi: string };
@@ -168,6 +169,7 @@ export class ProvisioningService {
       credentialSpecName: description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.spec),
       steps: progress?.steps ?? [],
       approval: progress?.approval,
+      rollback: progress?.rollback,
       outputs: progress?.outputs,
       error,
       links: this.links(id),

@@ -87,6 +87,13 @@ export const ProvisioningView = Type.Object({
   credentialSpecName: Type.Optional(Type.String()),
   steps: Type.Array(Step),
   approval: Type.Optional(Type.Object({ by: Type.String(), comment: Type.Optional(Type.String()), at: Type.String() })),
+  rollback: Type.Optional(
+    Type.Object({
+      status: Literals(['running', 'done', 'failed'] as const),
+      removed: Type.Array(Type.String()),
+      failed: Type.Array(Type.String()),
+    }),
+  ),
   outputs: Type.Optional(Outputs),
   error: Type.Optional(Type.String()),
   links: Links,

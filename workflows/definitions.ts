@@ -71,11 +71,20 @@ export interface Approval {
   at: string;
 }
 
+/** What options.rollbackOnFailure removed after a failure or cancellation: only what this run created. */
+export interface RollbackProgress {
+  status: 'running' | 'done' | 'failed';
+  removed: string[];
+  /** What could not be removed, with why: left for a person (or a rerun with rollback) to clean up. */
+  failed: string[];
+}
+
 export interface Progress {
   /** One line: what the workflow is doing now. */
   phase: string;
   steps: StepProgress[];
   approval?: Approval;
+  rollback?: RollbackProgress;
   outputs?: ProvisionOutputs;
   error?: string;
 }

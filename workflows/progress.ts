@@ -2,7 +2,15 @@
  * The progress model behind the `progress` query and the Temporal UI's current details. Plain state, updated by the
  * workflow as steps move; `new Date()` inside a workflow is workflow time, so this stays deterministic.
  */
-import type { Approval, Progress, ProvisionOutputs, StepError, StepName, StepProgress } from './definitions.js';
+import type {
+  Approval,
+  Progress,
+  ProvisionOutputs,
+  RollbackProgress,
+  StepError,
+  StepName,
+  StepProgress,
+} from './definitions.js';
 import { STEP_NAMES } from './definitions.js';
 
 const now = () => new Date().toISOString();
@@ -12,6 +20,7 @@ export class ProgressTracker {
     STEP_NAMES.map((name) => [name, { name, status: 'pending', attempts: 0 }]),
   );
   approval?: Approval;
+  rollback?: RollbackProgress;
   outputs?: ProvisionOutputs;
   error?: string;
   private finished?: 'completed' | 'failed' | 'cancelled';
@@ -105,6 +114,11 @@ export class ProgressTracker {
       phase: this.phase(),
       steps: [...this.steps.values()].map((s) => ({ ...s })),
       approval: this.approval,
+      rollback: this.rollback && {
+        ...this.rollback,
+        removed: [...this.rollback.removed],
+        failed: [...this.rollback.failed],
+      },
       outputs: this.outputs,
       error: this.error,
     };
@@ -125,6 +139,14 @@ export class ProgressTracker {
         `${icon[s.status]} **${s.name}** ${s.status}${s.attempts > 1 ? ` (attempt ${s.attempts})` : ''}` +
         `${s.summary ? ` — ${s.summary}` : ''}${s.lastError && s.status !== 'succeeded' ? ` — last error: ${s.lastError.message}` : ''}`,
     );
-    return [`**${this.phase()}**`, '', ...lines.map((l) => `- ${l}`)].join('\n');
+    const rollback = this.rollback
+      ? [
+          '',
+          `**rollback ${this.rollback.status}**`,
+          ...this.rollback.removed.map((r) => `- removed ${r}`),
+          ...this.rollback.failed.map((f) => `- ✖ ${f}`),
+        ]
+      : [];
+    return [`**${this.phase()}**`, '', ...lines.map((l) => `- ${l}`), ...rollback].join('\n');
   }
 }

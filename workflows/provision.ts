@@ -15,7 +15,7 @@ import {
   TimeoutFailure,
 } from '@temporalio/workflow';
 import { ErrorType, type RetryHint } from '../activities/errors.js';
-import type { ActivityName, GmsaActivities, KdsRootKeyResult } from '../activities/types.js';
+import type { ActivityName, GmsaActivities, KdsRootKeyResult, RemovalActivities } from '../activities/types.js';
 import { scrub } from '../domain/scrub.js';
 import {
   approveAdStepSignal,
@@ -35,6 +35,8 @@ type Output<N extends ActivityName> = Awaited<ReturnType<GmsaActivities[N]>>;
 
 export async function provisionGmsa(request: ProvisionInput): Promise<ProvisionOutputs> {
   const progress = new ProgressTracker();
+  /** Results of the steps that finished, for the rollback to know what this run created. */
+  const done: Partial<{ [N in ActivityName]: Output<N> }> = {};
   const report = () => setCurrentDetails(progress.details());
   setHandler(progressQuery, () => progress.snapshot());
   setHandler(approveAdStepSignal, ({ by, comment }) => {
@@ -57,6 +59,7 @@ export async function provisionGmsa(request: ProvisionInput): Promise<ProvisionO
       })[name] as (i: Input<N>) => Promise<Output<N>>;
       try {
         const result = await activity(input);
+        (done as Record<string, unknown>)[name] = result;
         progress.succeeded(name, summarize(name, result));
         report();
         return result;
@@ -296,8 +299,89 @@ export async function provisionGmsa(request: ProvisionInput): Promise<ProvisionO
     const cancelled = isCancellation(err);
     progress.finish(cancelled ? 'cancelled' : 'failed', cancelled ? undefined : messageOf(err));
     report();
+    if (request.options.rollbackOnFailure)
+      await CancellationScope.nonCancellable(() => rollback(request, done, progress, report));
     throw err;
   }
+}
+
+/**
+ * Removes what this run created, newest first, each removal retried by the server. What existed before the run
+ * (a vault, a user, an identity) stays, and so do the KDS root key and gMSA on the cluster, which others may use.
+ */
+async function rollback(
+  r: ProvisionInput,
+  done: Partial<{ [N in ActivityName]: Output<N> }>,
+  progress: ProgressTracker,
+  report: () => void,
+): Promise<void> {
+  const removal = proxyActivities<RemovalActivities>({
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '1 minute',
+    retry: { maximumAttempts: 5, initialInterval: '2 seconds', nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] },
+    summary: 'rollback',
+  });
+  const azureRg = r.azure.resourceGroup ?? r.cluster.resourceGroup;
+  const undo: [string, () => Promise<unknown>][] = [];
+  if (done.ensureCredentialSpec?.changed) {
+    const specName = r.gmsa.credentialSpecName;
+    undo.push([
+      `credential spec ${specName}`,
+      () => removal.removeCredentialSpec({ cluster: r.cluster, specName, rbac: r.options.rbac }),
+    ]);
+  }
+  if (done.ensureGmsa?.created)
+    undo.push([`gMSA ${r.gmsa.name}`, () => removal.removeGmsa({ domainFqdn: r.domain.fqdn, name: r.gmsa.name })]);
+  if (done.ensureDomainUser?.created) {
+    undo.push([
+      `user ${r.gmsa.standardUser}`,
+      () => removal.removeDomainUser({ domainFqdn: r.domain.fqdn, user: r.gmsa.standardUser }),
+    ]);
+  }
+  const mi = done.ensureManagedIdentity;
+  const cluster = done.confirmAksGmsa;
+  if (done.grantKeyVaultAccess?.scaleSetsUpdated.length && mi && cluster) {
+    undo.push([
+      `identity on ${done.grantKeyVaultAccess.scaleSetsUpdated.join(', ')}`,
+      () =>
+        removal.removeScaleSetIdentity({
+          cluster: r.cluster,
+          nodeResourceGroup: cluster.nodeResourceGroup,
+          identityId: mi.id,
+        }),
+    ]);
+  }
+  if (done.ensureKeyVault?.created) {
+    const vault = { subscriptionId: r.cluster.subscriptionId, resourceGroup: azureRg, name: r.azure.keyVault.name };
+    // Purged, or the soft-deleted vault would hold the name and a rerun could not create it.
+    undo.push([
+      `key vault ${vault.name}`,
+      () => removal.deleteKeyVault({ ...vault, location: r.azure.location, purge: true }),
+    ]);
+  }
+  if (mi?.created) {
+    const ref = {
+      subscriptionId: r.cluster.subscriptionId,
+      resourceGroup: azureRg,
+      name: r.azure.managedIdentity.name,
+    };
+    undo.push([`managed identity ${ref.name}`, () => removal.deleteManagedIdentity(ref)]);
+  }
+  const state = { status: 'running' as 'running' | 'done' | 'failed', removed: [] as string[], failed: [] as string[] };
+  progress.rollback = state;
+  report();
+  for (const [what, remove] of undo) {
+    try {
+      await remove();
+      state.removed.push(what);
+    } catch (err) {
+      const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+      state.failed.push(`${what}: ${scrub(messageOf(cause))}`);
+    }
+    report();
+  }
+  state.status = state.failed.length ? 'failed' : 'done';
+  report();
 }
 
 function messageOf(err: unknown): string {

@@ -21,16 +21,7 @@ const UF_DONT_EXPIRE_PASSWD = 0x10000;
 /** sAMAccountType of a normal user account (as opposed to computers, gMSAs, groups). */
 const SAM_USER_OBJECT = '805306368';
 
-export interface RemoveDomainUserInput {
-  domainFqdn: string;
-  user: string;
-  container?: string;
-}
-
-export interface RemovalResult {
-  dn?: string;
-  removed: boolean;
-}
+import type { RemovalResult, RemoveDomainUserInput } from '../types.js';
 
 async function readPassword(secrets: SecretReader, input: EnsureDomainUserInput): Promise<string> {
   const where = `secret ${input.secret.secretName} in ${input.secret.vaultUri}`;

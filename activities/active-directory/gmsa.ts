@@ -8,7 +8,6 @@ import { sidFromString, sidToString } from '../../domain/sid.js';
 import { ErrorType, fatal, transient } from '../errors.js';
 import type { EnsureGmsaInput, GmsaResult } from '../types.js';
 import { findBySam, readDomainContext, requireDomain, type DomainContext } from './domain-context.js';
-import type { RemovalResult } from './domain-user.js';
 import { listRootKeys, pickRootKey, tenHourRule } from './kds-root-key.js';
 import { isAlreadyExists } from './ldap-errors.js';
 import { all, first, firstBuffer, type LdapSession } from './ldap-session.js';
@@ -24,10 +23,7 @@ const ENCRYPTION_TYPES = '28';
 const UAC_WORKSTATION_TRUST = '4096';
 const GMSA_CLASS = 'msDS-GroupManagedServiceAccount';
 
-export interface RemoveGmsaInput {
-  domainFqdn: string;
-  name: string;
-}
+import type { RemovalResult, RemoveGmsaInput } from '../types.js';
 
 async function managedServiceAccountsDn(session: LdapSession, ctx: DomainContext): Promise<string> {
   const entry = await session.read(`<WKGUID=${MSA_CONTAINER_WKGUID},${ctx.baseDn}>`, ['cn']);

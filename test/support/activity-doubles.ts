@@ -2,10 +2,12 @@
  * Activity doubles for workflow-logic tests and the engine benchmark: zero-latency, deterministic results in the
  * shape of the real ones, each call recorded with its start and end time so tests can prove overlap and order.
  */
-import type { ActivityName, GmsaActivities } from '../../activities/types.js';
+import type { GmsaActivities } from '../../activities/types.js';
+
+type Name = keyof GmsaActivities;
 
 export interface CallRecord {
-  name: ActivityName;
+  name: Name;
   input: unknown;
   startedAt: number;
   endedAt: number;
@@ -59,15 +61,21 @@ export const DOUBLE_RESULTS = {
     changed: true,
   },
   verifyChain: { checks: [{ link: 'secret', ok: true, detail: 'ok' }] },
-} satisfies { [N in ActivityName]: Awaited<ReturnType<GmsaActivities[N]>> };
+  removeCredentialSpec: { removed: ['GMSACredentialSpec/webapp01'], kept: [] },
+  removeGmsa: { removed: true },
+  removeDomainUser: { removed: true },
+  removeScaleSetIdentity: { scaleSetsUpdated: ['aks-win1-12345678-vmss'] },
+  deleteKeyVault: { deleted: true, purged: true },
+  deleteManagedIdentity: { deleted: true },
+} satisfies { [N in Name]: Awaited<ReturnType<GmsaActivities[N]>> };
 
-export type Overrides = Partial<{ [N in ActivityName]: (input: Parameters<GmsaActivities[N]>[0]) => Promise<unknown> }>;
+export type Overrides = Partial<{ [N in Name]: (input: Parameters<GmsaActivities[N]>[0]) => Promise<unknown> }>;
 
 /** A full activity set; `overrides` replace single steps (slow ones, failing ones). */
 export function activityDoubles(overrides: Overrides = {}): { activities: GmsaActivities; calls: CallRecord[] } {
   const calls: CallRecord[] = [];
-  const activities = {} as Record<ActivityName, (input: unknown) => Promise<unknown>>;
-  for (const name of Object.keys(DOUBLE_RESULTS) as ActivityName[]) {
+  const activities = {} as Record<Name, (input: unknown) => Promise<unknown>>;
+  for (const name of Object.keys(DOUBLE_RESULTS) as Name[]) {
     const impl =
       (overrides[name] as ((input: unknown) => Promise<unknown>) | undefined) ??
       (async () => structuredClone(DOUBLE_RESULTS[name]));

@@ -243,6 +243,11 @@ describe('provisionGmsa', () => {
       assert.match(p.phase, /^failed: ensureGmsa failed/);
       assert.equal(attempts, 1, 'not retried');
       assert.ok(!calls.some((c) => c.name === 'ensureCredentialSpec'));
+      assert.ok(
+        !calls.some((c) => c.name.startsWith('remove') || c.name.startsWith('delete')),
+        'no rollback unless asked',
+      );
+      assert.equal(p.rollback, undefined);
     });
   });
 
@@ -293,6 +298,70 @@ describe('provisionGmsa', () => {
       assert.equal(status.name, 'CANCELLED');
     });
     assert.ok(cancelled, 'the running activity was told to stop');
+  });
+
+  test('rollbackOnFailure removes what this run created, newest first, when a step fails', async () => {
+    const { activities, calls } = activityDoubles({
+      verifyChain: async () => {
+        throw fatal('PreconditionFailed', 'chain broken at "RBAC"');
+      },
+    });
+    await withWorker(activities, async (q) => {
+      const request = exampleRequest({ spec: uniqueSpec('rb'), options: { rollbackOnFailure: true } });
+      const handle = await start(q, request);
+      await assert.rejects(handle.result(), WorkflowFailedError);
+      const removals = calls.filter((c) => /^(remove|delete)/.test(c.name));
+      assert.deepEqual(
+        removals.map((c) => c.name),
+        [
+          'removeCredentialSpec',
+          'removeGmsa',
+          'removeDomainUser',
+          'removeScaleSetIdentity',
+          'deleteKeyVault',
+          'deleteManagedIdentity',
+        ],
+      );
+      const input = (name: string) => removals.find((c) => c.name === name)!.input as Record<string, unknown>;
+      assert.equal(input('removeGmsa').name, 'webapp01');
+      assert.equal(input('removeScaleSetIdentity').identityId, DOUBLE_RESULTS.ensureManagedIdentity.id);
+      assert.equal(input('removeScaleSetIdentity').nodeResourceGroup, DOUBLE_RESULTS.confirmAksGmsa.nodeResourceGroup);
+      assert.equal(input('deleteKeyVault').purge, true, 'purged, so a rerun can take the name again');
+      const p = await handle.query(progressQuery);
+      assert.equal(p.rollback?.status, 'done');
+      assert.equal(p.rollback?.removed.length, 6);
+      assert.deepEqual(p.rollback?.failed, []);
+    });
+  });
+
+  test('rollback after a cancellation removes only what existed by then, and keeps what was there before', async () => {
+    const { activities, calls } = activityDoubles({
+      // The vault was there before this run: it must survive the rollback.
+      ensureKeyVault: async () => ({ ...DOUBLE_RESULTS.ensureKeyVault, created: false }),
+      deleteManagedIdentity: async () => {
+        throw fatal('Forbidden', 'the worker may not delete identities');
+      },
+    });
+    await withWorker(activities, async (q) => {
+      const request = exampleRequest({
+        spec: uniqueSpec('rbc'),
+        options: { rollbackOnFailure: true, requireAdApproval: true },
+      });
+      const handle = await start(q, request);
+      await waitForProgress(
+        handle,
+        (p) => step(p, 'awaitAdApproval').status === 'waiting' && step(p, 'grantKeyVaultAccess').status === 'succeeded',
+        'the approval wait',
+      );
+      await handle.cancel();
+      await assert.rejects(handle.result(), WorkflowFailedError);
+      const removals = calls.filter((c) => /^(remove|delete)/.test(c.name)).map((c) => c.name);
+      assert.deepEqual(removals, ['removeScaleSetIdentity', 'deleteManagedIdentity']);
+      const p = await handle.query(progressQuery);
+      assert.equal(p.rollback?.status, 'failed');
+      assert.deepEqual(p.rollback?.removed, [`identity on ${DOUBLE_RESULTS.grantKeyVaultAccess.scaleSetsUpdated[0]}`]);
+      assert.match(p.rollback!.failed[0]!, /^managed identity mi-gmsa-01: the worker may not delete identities/);
+    });
   });
 
   test('hostIdentity kubeletIdentity skips the managed identity and uses the kubelet identity', async () => {
