@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApplicationFailure } from '@temporalio/common';
 import { createActiveDirectoryActivities } from '../../../activities/active-directory.js';
 import { LdapSession } from '../../../activities/active-directory/ldap-session.js';
 import {
@@ -15,21 +14,11 @@ import {
   vaultUri,
   type AdLab,
 } from '../../support/ad-lab.js';
+import { failureOf } from '../../support/failure.js';
 import { InMemorySecretReader } from '../../support/in-memory-secret-reader.js';
 
 const UF_ACCOUNTDISABLE = 0x2;
 const UF_DONT_EXPIRE_PASSWD = 0x10000;
-
-function assertFailure(type: string, nonRetryable: boolean, pattern?: RegExp, secret?: string) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, `an ApplicationFailure, got ${String(err)}`);
-    assert.equal(err.type, type, err.message);
-    assert.equal(err.nonRetryable, nonRetryable);
-    if (pattern) assert.match(err.message, pattern);
-    if (secret) assert.ok(!err.message.includes(secret), 'the message must not carry the password');
-    return true;
-  };
-}
 
 describe('ensureDomainUser / removeDomainUser against the lab DC', () => {
   let lab: AdLab;
@@ -137,7 +126,7 @@ describe('ensureDomainUser / removeDomainUser against the lab DC', () => {
     await ad.ensureDomainUser(withSecret(user, strongPassword()));
     await assert.rejects(
       ad.removeDomainUser({ domainFqdn: lab.domainFqdn, user, container: 'CN=Computers' }),
-      assertFailure('Conflict', true, /outside CN=Computers/),
+      failureOf('Conflict', true, /outside CN=Computers/),
     );
   });
 
@@ -146,7 +135,7 @@ describe('ensureDomainUser / removeDomainUser against the lab DC', () => {
     const weak = 'abc:1';
     await assert.rejects(
       ad.ensureDomainUser(withSecret(user, weak)),
-      assertFailure('InvalidInput', true, /refused the password: .*(too short|complexity)/, weak),
+      failureOf('InvalidInput', true, /refused the password: .*(too short|complexity)/, weak),
     );
   });
 
@@ -154,7 +143,7 @@ describe('ensureDomainUser / removeDomainUser against the lab DC', () => {
     const user = 'u'.repeat(21);
     await assert.rejects(
       ad.ensureDomainUser(withSecret(user, strongPassword())),
-      assertFailure('InvalidInput', true, /21 characters long; Active Directory allows 1 to 20/),
+      failureOf('InvalidInput', true, /21 characters long; Active Directory allows 1 to 20/),
     );
   });
 
@@ -163,15 +152,15 @@ describe('ensureDomainUser / removeDomainUser against the lab DC', () => {
     const password = strongPassword();
     await assert.rejects(
       ad.ensureDomainUser(withSecret(user, password, `${user}:${password}`)),
-      assertFailure('InvalidInput', true, /DOMAIN\\user:password format/, password),
+      failureOf('InvalidInput', true, /DOMAIN\\user:password format/, password),
     );
     await assert.rejects(
       ad.ensureDomainUser(withSecret(user, password, ccgSecret(lab.domainFqdn, 'someone-else', password))),
-      assertFailure('InvalidInput', true, /for someone-else, not/, password),
+      failureOf('InvalidInput', true, /for someone-else, not/, password),
     );
     await assert.rejects(
       ad.ensureDomainUser(withSecret(user, password, ccgSecret('LAB', user, password))),
-      assertFailure('InvalidInput', true, /must be the FQDN/, password),
+      failureOf('InvalidInput', true, /must be the FQDN/, password),
     );
   });
 
@@ -182,7 +171,7 @@ describe('ensureDomainUser / removeDomainUser against the lab DC', () => {
         user: uniqueName('gmsa-u-'),
         secret: { vaultUri, secretName: 'missing' },
       }),
-      assertFailure('Transient', false, /secret missing/),
+      failureOf('Transient', false, /secret missing/),
     );
   });
 });

@@ -1,24 +1,13 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { ApplicationFailure } from '@temporalio/common';
 import { BusyError, Client, UnavailableError } from 'ldapts';
 import { createActiveDirectoryActivities } from '../../../activities/active-directory.js';
 import type { ActiveDirectoryConfig } from '../../../activities/active-directory.js';
 import { toActivityFailure } from '../../../activities/active-directory/ldap-errors.js';
 import { adLabFromEnv, type AdLab } from '../../support/ad-lab.js';
+import { failureOf } from '../../support/failure.js';
 import { InMemorySecretReader } from '../../support/in-memory-secret-reader.js';
-
-function expectFailure(type: string, nonRetryable: boolean, pattern: RegExp, secret?: string) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, `an ApplicationFailure, got ${String(err)}`);
-    assert.equal(err.type, type, err.message);
-    assert.equal(err.nonRetryable, nonRetryable, err.message);
-    assert.match(err.message, pattern);
-    if (secret) assert.ok(!err.message.includes(secret), 'the message must not carry the password');
-    return true;
-  };
-}
 
 describe('connection and bind failures land in the right retry class', () => {
   let lab: AdLab;
@@ -42,28 +31,28 @@ describe('connection and bind failures land in the right retry class', () => {
     const wrong = 'Wrong-Passw0rd!-not-this-one';
     await assert.rejects(
       facts({ bindPassword: wrong }),
-      expectFailure('Unauthorized', true, /wrong user name or password/, wrong),
+      failureOf('Unauthorized', true, /wrong user name or password/, wrong),
     );
   });
 
   test('an unreachable DC is retryable', async () => {
     await assert.rejects(
       facts({ url: 'ldaps://127.0.0.1:1' }),
-      expectFailure('Transient', false, /unreachable \(ECONNREFUSED/),
+      failureOf('Transient', false, /unreachable \(ECONNREFUSED/),
     );
   });
 
   test('a certificate from a CA that is not trusted: non-retryable, names AD_CA_FILE', async () => {
     await assert.rejects(
       facts({ caFile: undefined }),
-      expectFailure('NotConfigured', true, /could not be verified .*AD_CA_FILE/),
+      failureOf('NotConfigured', true, /could not be verified .*AD_CA_FILE/),
     );
   });
 
   test('a certificate that does not name the server: non-retryable, names AD_SERVER_NAME', async () => {
     await assert.rejects(
       facts({ serverName: 'not-the-dc.lab.example.test' }),
-      expectFailure('NotConfigured', true, /ERR_TLS_CERT_ALTNAME_INVALID.*AD_SERVER_NAME/),
+      failureOf('NotConfigured', true, /ERR_TLS_CERT_ALTNAME_INVALID.*AD_SERVER_NAME/),
     );
   });
 
@@ -72,7 +61,7 @@ describe('connection and bind failures land in the right retry class', () => {
     await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
     const { port } = plain.address() as net.AddressInfo;
     try {
-      await assert.rejects(facts({ url: `ldaps://127.0.0.1:${port}` }), expectFailure('NotConfigured', true, /TLS/));
+      await assert.rejects(facts({ url: `ldaps://127.0.0.1:${port}` }), failureOf('NotConfigured', true, /TLS/));
     } finally {
       plain.close();
     }
@@ -81,7 +70,7 @@ describe('connection and bind failures land in the right retry class', () => {
   test('a missing CA file: non-retryable, names the file', async () => {
     await assert.rejects(
       facts({ caFile: '/nonexistent/ca.pem' }),
-      expectFailure('NotConfigured', true, /CA file \/nonexistent\/ca\.pem/),
+      failureOf('NotConfigured', true, /CA file \/nonexistent\/ca\.pem/),
     );
   });
 
@@ -95,16 +84,12 @@ describe('connection and bind failures land in the right retry class', () => {
     );
     await raw.unbind().catch(() => undefined);
     assert.ok(err, 'the DC refuses a simple bind in clear');
-    expectFailure('NotConfigured', true, /requires TLS/, lab.config.bindPassword)(toActivityFailure(err, 'binding'));
+    failureOf('NotConfigured', true, /requires TLS/, lab.config.bindPassword)(toActivityFailure(err, 'binding'));
   });
 
   test('a busy or unavailable DC (LDAP 51/52) is retryable', () => {
-    expectFailure(
-      'Transient',
-      false,
-      /busy or unavailable \(LDAP 51/,
-    )(toActivityFailure(new BusyError('busy'), 'binding'));
-    expectFailure(
+    failureOf('Transient', false, /busy or unavailable \(LDAP 51/)(toActivityFailure(new BusyError('busy'), 'binding'));
+    failureOf(
       'Transient',
       false,
       /busy or unavailable \(LDAP 52/,

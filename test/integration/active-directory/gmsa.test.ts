@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApplicationFailure } from '@temporalio/common';
 import { createActiveDirectoryActivities } from '../../../activities/active-directory.js';
 import { parseCcgSecret } from '../../../activities/active-directory/secret-value.js';
 import { allowedTrustees, gmsaMembershipDescriptor } from '../../../domain/security-descriptor.js';
@@ -17,6 +16,7 @@ import {
   vaultUri,
   type AdLab,
 } from '../../support/ad-lab.js';
+import { failureOf } from '../../support/failure.js';
 import { InMemorySecretReader } from '../../support/in-memory-secret-reader.js';
 import { parseManagedPasswordBlob } from '../../support/managed-password-blob.js';
 
@@ -30,16 +30,6 @@ const GMSA_ATTRIBUTES = [
   'userAccountControl',
   'msDS-GroupMSAMembership',
 ];
-
-function assertFailure(type: string, pattern: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ApplicationFailure, `an ApplicationFailure, got ${String(err)}`);
-    assert.equal(err.type, type, err.message);
-    assert.equal(err.nonRetryable, true);
-    assert.match(err.message, pattern);
-    return true;
-  };
-}
 
 describe('ensureGmsa / removeGmsa against the lab DC', () => {
   let lab: AdLab;
@@ -158,15 +148,15 @@ describe('ensureGmsa / removeGmsa against the lab DC', () => {
     const base = { domainFqdn: lab.domainFqdn, allowedPrincipalSids: [reader.sid] };
     await assert.rejects(
       ad.ensureGmsa({ ...base, name: 'g'.repeat(16) }),
-      assertFailure('InvalidInput', /16 characters long; Active Directory allows 1 to 15/),
+      failureOf('InvalidInput', true, /16 characters long; Active Directory allows 1 to 15/),
     );
     await assert.rejects(
       ad.ensureGmsa({ ...base, name: 'gmsa$' }),
-      assertFailure('InvalidInput', /without the trailing \$/),
+      failureOf('InvalidInput', true, /without the trailing \$/),
     );
     await assert.rejects(
       ad.ensureGmsa({ ...base, name: 'gmsa', allowedPrincipalSids: ['S-1-5-x'] }),
-      assertFailure('InvalidInput', /is not a SID/),
+      failureOf('InvalidInput', true, /is not a SID/),
     );
   });
 
@@ -180,8 +170,9 @@ describe('ensureGmsa / removeGmsa against the lab DC', () => {
     });
     await assert.rejects(
       early.ensureGmsa({ domainFqdn: lab.domainFqdn, name: newGmsa(), allowedPrincipalSids: [reader.sid] }),
-      assertFailure(
+      failureOf(
         'PreconditionFailed',
+        true,
         /cannot create gMSA .* yet: domain controllers use a KDS root key only 10 hours after its msKds-UseStartTime.*becomes usable at/,
       ),
     );
@@ -194,7 +185,7 @@ describe('ensureGmsa / removeGmsa against the lab DC', () => {
     cleanup.push(`${holder.user.slice(0, 15)}$`);
     await assert.rejects(
       ad.ensureGmsa({ domainFqdn: lab.domainFqdn, name: holder.user.slice(0, 15), allowedPrincipalSids: [holder.sid] }),
-      assertFailure('Conflict', /not a group managed service account/),
+      failureOf('Conflict', true, /not a group managed service account/),
     );
   });
 
