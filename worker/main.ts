@@ -33,6 +33,10 @@ async function main(): Promise<void> {
     activities,
     keyRing: config.keyRing,
     shutdownGraceSeconds: config.shutdownGraceSeconds,
+  }).catch((err: unknown) => {
+    throw new Error(
+      `cannot start on Temporal at ${config.temporal.address} (TEMPORAL_ADDRESS): ${(err as Error).message}`,
+    );
   });
   log.info(
     { address: config.temporal.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue },
