@@ -8,7 +8,6 @@ import {
   type Client,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { ProvisionRequest } from '../domain/request.js';
 import { scrub } from '../domain/scrub.js';
 import { provisioningId } from '../domain/workflow-id.js';
@@ -20,13 +19,8 @@ import {
   type Progress,
   type ProvisionOutputs,
 } from '../workflows/definitions.js';
+import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.js';
 import type { TemporalSettings } from '../temporal/settings.js';
-
-/** Custom search attributes: the Temporal UI and the list filter find runs by cluster and spec. */
-export const SEARCH_ATTRIBUTES = {
-  cluster: defineSearchAttributeKey('GmsaCluster', SearchAttributeType.KEYWORD),
-  spec: defineSearchAttributeKey('GmsaCredentialSpec', SearchAttributeType.KEYWORD),
-};
 
 export type WorkflowStatus =
   | 'RUNNING'
@@ -127,7 +121,7 @@ export class ProvisioningService {
     const clauses = [`WorkflowType = '${PROVISION_WORKFLOW}'`];
     if (filter.status) clauses.push(`ExecutionStatus = '${VISIBILITY_STATUS[filter.status]}'`);
     // The route's schema allows only name characters here, so quoting is safe.
-    if (filter.cluster) clauses.push(`GmsaCluster = '${filter.cluster.toLowerCase()}'`);
+    if (filter.cluster) clauses.push(`${SEARCH_ATTRIBUTES.cluster.name} = '${filter.cluster.toLowerCase()}'`);
     const out: ProvisioningSummary[] = [];
     for await (const w of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: filter.limit })) {
       out.push({

@@ -5,16 +5,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../temporal/search-attributes.js';
 import { labPath, PROJECT_ROOT } from './paths.js';
 import type { LabPart } from './part.js';
 import { portOpen, runningPid, startDaemon, stopDaemon, waitUntil } from './process.js';
-
-export const SEARCH_ATTRIBUTE_FLAGS = [
-  '--search-attribute',
-  'GmsaCluster=Keyword',
-  '--search-attribute',
-  'GmsaCredentialSpec=Keyword',
-];
 
 /** Path of a Temporal binary, installed on first use. */
 export function temporalBinary(which: 'cli' | 'test-server'): string {

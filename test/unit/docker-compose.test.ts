@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { PROJECT_ROOT } from '../../lab/paths.js';
+import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes.js';
 
 const compose = parse(readFileSync(`${PROJECT_ROOT}/docker-compose.yml`, 'utf8'));
 const dockerfile = readFileSync(`${PROJECT_ROOT}/Dockerfile`, 'utf8');
@@ -17,8 +18,9 @@ test('temporal runs the official image as a dev server with its UI, persisted, w
     t.command.some((a: string) => a.startsWith('--db-filename=/home/temporal/')),
     'state on the volume',
   );
-  assert.ok(t.command.includes('--search-attribute=GmsaCluster=Keyword'));
-  assert.ok(t.command.includes('--search-attribute=GmsaCredentialSpec=Keyword'));
+  for (const key of Object.values(SEARCH_ATTRIBUTES)) {
+    assert.ok(t.command.includes(`--search-attribute=${key.name}=Keyword`), `registers ${key.name}`);
+  }
   assert.deepEqual(t.ports, ['7233:7233', '8233:8233']);
   assert.ok(t.volumes.some((v: string) => v.startsWith('temporal-data:')) && 'temporal-data' in compose.volumes);
   assert.ok(t.healthcheck.test.includes('health'));

@@ -1,0 +1,16 @@
+/**
+ * Custom search attributes: the Temporal UI and the API's list filter find runs by cluster and spec. Defined once
+ * here; the lab's dev server registers them from this list (docker-compose.yml spells the same flags).
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const SEARCH_ATTRIBUTES = {
+  cluster: defineSearchAttributeKey('GmsaCluster', SearchAttributeType.KEYWORD),
+  spec: defineSearchAttributeKey('GmsaCredentialSpec', SearchAttributeType.KEYWORD),
+};
+
+/** `temporal server start-dev` flags that register them. */
+export const SEARCH_ATTRIBUTE_FLAGS = Object.values(SEARCH_ATTRIBUTES).flatMap((k) => [
+  '--search-attribute',
+  `${k.name}=Keyword`,
+]);
