@@ -85,26 +85,23 @@ export function createKeyVaultAccessActivities(clients: AzureClients) {
   }
 
   async function grantKeyVaultAccess(input: GrantKeyVaultAccessInput): Promise<GrantKeyVaultAccessResult> {
-    const { cluster, nodeResourceGroup, vault } = input;
+    const { cluster, nodeResourceGroup, vault, managedIdentity } = input;
     const principalId =
-      input.hostIdentity === 'managedIdentity' ? input.managedIdentity.principalId : input.kubeletIdentity?.objectId;
+      input.hostIdentity === 'managedIdentity' ? managedIdentity?.principalId : input.kubeletIdentity?.objectId;
     if (!principalId) {
       throw fatal(
         ErrorType.InvalidInput,
-        'hostIdentity is kubeletIdentity but the cluster reported no kubelet identity',
+        input.hostIdentity === 'managedIdentity'
+          ? 'hostIdentity is managedIdentity but no managed identity was given'
+          : 'hostIdentity is kubeletIdentity but the cluster reported no kubelet identity',
       );
     }
     const scaleSetsUpdated: string[] = [];
-    if (input.hostIdentity === 'managedIdentity') {
+    if (managedIdentity && input.hostIdentity === 'managedIdentity') {
       for (const vmss of await windowsScaleSets(cluster, nodeResourceGroup)) {
         const ids = Object.keys(vmss.identity?.userAssignedIdentities ?? {});
-        if (ids.some((id) => sameId(id, input.managedIdentity.id))) continue;
-        await patchIdentity(
-          cluster,
-          nodeResourceGroup,
-          vmss,
-          nextIdentity(vmss.identity, { add: input.managedIdentity.id }),
-        );
+        if (ids.some((id) => sameId(id, managedIdentity.id))) continue;
+        await patchIdentity(cluster, nodeResourceGroup, vmss, nextIdentity(vmss.identity, { add: managedIdentity.id }));
         scaleSetsUpdated.push(String(vmss.name));
       }
     }

@@ -83,8 +83,8 @@ export interface GrantKeyVaultAccessInput {
   nodeResourceGroup: string;
   vault: { id: string } & AzureResourceRef;
   hostIdentity: 'managedIdentity' | 'kubeletIdentity';
-  /** The identity to attach and grant when hostIdentity is managedIdentity. */
-  managedIdentity: { id: string; principalId: string };
+  /** The identity to attach and grant; required when hostIdentity is managedIdentity. */
+  managedIdentity?: { id: string; principalId: string };
   kubeletIdentity?: { objectId: string };
   accessMode: 'accessPolicy' | 'rbac';
 }

@@ -216,7 +216,7 @@ export async function provisionGmsa(request: ProvisionInput): Promise<ProvisionO
                 name: r.azure.keyVault.name,
               },
               hostIdentity: r.options.hostIdentity,
-              managedIdentity: mi ? { id: mi.id, principalId: mi.principalId } : { id: '', principalId: '' },
+              managedIdentity: mi && { id: mi.id, principalId: mi.principalId },
               kubeletIdentity: c.kubeletIdentity,
               accessMode: r.options.keyVaultAccess,
             },
