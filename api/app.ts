@@ -60,10 +60,12 @@ export async function buildApp(deps: AppDeps) {
       return sendProblem(reply, {
         status: 400,
         detail: `invalid ${where}`,
-        errors: err.validation.map((v) => ({
-          field: `/${where}${v.instancePath || (v.params as { missingProperty?: string }).missingProperty ? `${v.instancePath}` : ''}`,
-          message: v.message ?? 'is invalid',
-        })),
+        errors: err.validation.map((v) => {
+          // Ajv points at the parent for a missing or an unknown property; name the property itself.
+          const { missingProperty, additionalProperty } = v.params as Record<string, string | undefined>;
+          const name = missingProperty ?? additionalProperty;
+          return { field: `/${where}${v.instancePath}${name ? `/${name}` : ''}`, message: v.message ?? 'is invalid' };
+        }),
       });
     }
     if (err.statusCode === 413)

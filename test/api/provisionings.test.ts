@@ -356,7 +356,11 @@ describe('provisionings on the real server', () => {
       [b, a],
     );
     assert.ok(items.every((i) => i.cluster === cluster && i.status === 'RUNNING'));
-    assert.equal((await app.inject({ url: '/v1/provisionings?status=BOGUS', headers: as('viewer') })).statusCode, 400);
+    const bogus = await app.inject({ url: '/v1/provisionings?status=BOGUS&color=red', headers: as('viewer') });
+    assert.equal(bogus.statusCode, 400);
+    const fields = (bogus.json().errors as { field: string }[]).map((e) => e.field);
+    assert.ok(fields.includes('/querystring/status'), JSON.stringify(fields));
+    assert.ok(fields.includes('/querystring/color'), JSON.stringify(fields));
     for (const id of [a, b])
       await app.inject({ method: 'POST', url: `/v1/provisionings/${id}/cancel`, headers: as('operator') });
   });
