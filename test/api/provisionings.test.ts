@@ -14,7 +14,7 @@ import { EncryptionCodec, KeyRing } from '../../temporal/codec.js';
 import { ProvisioningService } from '../../api/provisioning-service.js';
 import { freePort } from '../../lab/process.js';
 import { readTemporalSettings } from '../../temporal/settings.js';
-import { exampleRequest, uniqueSpec } from '../support/requests.js';
+import { examplePowerShellParams, exampleRequest, uniqueSpec } from '../support/requests.js';
 import { startApiHarness, type ApiHarness } from '../support/api-harness.js';
 
 const TOKENS = {
@@ -257,18 +257,7 @@ describe('validation', () => {
 
   test('the PowerShell params object starts a provisioning, and its errors use its own keys', async () => {
     const flat = {
-      'aks-cluster-rg-name': 'rg-aks',
-      'aks-cluster-name': uniqueCluster(),
-      'aks-win-node-pools-names': 'win1',
-      'domain-fqdn': 'contoso.com',
-      'domain-dns-server': '10.0.0.4',
-      'gmsa-name': 'webapp01',
-      'gmsa-domain-user-name': 'gmsa-webapp01',
-      'gmsa-spec-name': uniqueSpec('flat'),
-      'azure-location': 'westeurope',
-      'akv-name': 'kv-gmsa-01',
-      'akv-secret-name': 'gmsa-webapp01',
-      'ami-name': 'mi-gmsa-01',
+      ...examplePowerShellParams({ cluster: uniqueCluster(), spec: uniqueSpec('flat') }),
       'logs-directory': 'C:\\logs',
     };
     const bad = await post({ ...flat, 'gmsa-spec-name': 'Not_RFC1123' });

@@ -19,7 +19,7 @@ import { ApiClient } from '../../cli/client.js';
 import { watch } from '../../cli/watch.js';
 import { PROJECT_ROOT } from '../../lab/paths.js';
 import { freePort } from '../../lab/process.js';
-import { exampleRequest, uniqueSpec } from '../support/requests.js';
+import { examplePowerShellParams, exampleRequest, uniqueSpec } from '../support/requests.js';
 import { startApiHarness, type ApiHarness } from '../support/api-harness.js';
 import { STEP_NAMES } from '../../workflows/definitions.js';
 
@@ -216,20 +216,7 @@ describe('start, status and watch', () => {
   });
 
   test('start a PowerShell params file from stdin, and --watch follows it to COMPLETED', async () => {
-    const flat = {
-      'aks-cluster-rg-name': 'rg-aks',
-      'aks-cluster-name': uniqueCluster(),
-      'aks-win-node-pools-names': 'win1',
-      'domain-fqdn': 'contoso.com',
-      'domain-dns-server': '10.0.0.4',
-      'gmsa-name': 'webapp01',
-      'gmsa-domain-user-name': 'gmsa-webapp01',
-      'gmsa-spec-name': uniqueSpec('flat'),
-      'azure-location': 'westeurope',
-      'akv-name': 'kv-gmsa-01',
-      'akv-secret-name': 'gmsa-webapp01',
-      'ami-name': 'mi-gmsa-01',
-    };
+    const flat = examplePowerShellParams({ cluster: uniqueCluster(), spec: uniqueSpec('flat') });
     // PowerShell writes a byte-order mark; the CLI reads the file as it is.
     const run = await cli(['start', '-', '--watch', '--interval', '0.2'], {
       as: 'operator',

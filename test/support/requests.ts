@@ -36,6 +36,24 @@ export function exampleRequest(
   };
 }
 
+/** The AksGMSA module's flat parameter object for the same provisioning, as a params file holds it. */
+export function examplePowerShellParams(o: { cluster: string; spec: string }): Record<string, unknown> {
+  return {
+    'aks-cluster-rg-name': 'rg-aks',
+    'aks-cluster-name': o.cluster,
+    'aks-win-node-pools-names': 'win1',
+    'domain-fqdn': 'contoso.com',
+    'domain-dns-server': '10.0.0.4',
+    'gmsa-name': 'webapp01',
+    'gmsa-domain-user-name': 'gmsa-webapp01',
+    'gmsa-spec-name': o.spec,
+    'azure-location': 'westeurope',
+    'akv-name': 'kv-gmsa-01',
+    'akv-secret-name': 'gmsa-webapp01',
+    'ami-name': 'mi-gmsa-01',
+  };
+}
+
 let n = 0;
 /** A spec name no other test uses, so each test gets its own workflow id. */
 export const uniqueSpec = (prefix = 'spec') => `${prefix}-${process.pid}-${n++}`;
