@@ -50,11 +50,11 @@ let seq = 0;
 
 /** Times one call and counts the HTTP requests the fake saw for it (token refreshes included). */
 async function timed<T>(step: string, fn: () => Promise<T>): Promise<T> {
-  const before = (await admin.requests(0)).length;
+  const before = await admin.mark();
   const t0 = performance.now();
   const out = await fn();
   const ms = performance.now() - t0;
-  const calls = (await admin.requests(0)).length - before;
+  const calls = (await admin.requests(before)).length;
   const row = rows.get(step) ?? { step, ms: [], calls: [] };
   row.ms.push(ms);
   row.calls.push(calls);
@@ -116,12 +116,12 @@ const identity = {
 
 async function lro(lroMs: number, retryAfterSec: number, pollMs: number): Promise<{ ms: number; calls: number }> {
   await admin.knobs({ lroMs: { 'PATCH virtualMachineScaleSets': lroMs }, lroRetryAfterSec: retryAfterSec });
-  const before = (await admin.requests(0)).length;
+  const before = await admin.mark();
   const t0 = performance.now();
   const poller = await vmss.beginUpdate(nodeRg, 'akswin1', { identity }, { updateIntervalInMs: pollMs });
   await poller.pollUntilDone();
   const ms = performance.now() - t0;
-  return { ms, calls: (await admin.requests(0)).length - before };
+  return { ms, calls: (await admin.requests(before)).length };
 }
 
 const getMs: number[] = [];

@@ -7,4 +7,6 @@ export interface LabPart {
   /** `before`: the settings of the parts started earlier (the Azure fake hands out the Kubernetes kubeconfig). */
   start(before?: Readonly<Record<string, string>>): Promise<Record<string, string>>;
   stop(): Promise<void>;
+  /** True when it is up already (its pid file names a live process): a runner that finds it so leaves it running. */
+  running(): boolean;
 }

@@ -54,5 +54,6 @@ export function temporalLab(o: TemporalLabOptions = {}): LabPart {
     async stop() {
       await stopDaemon(pidFile);
     },
+    running: () => runningPid(pidFile) !== undefined,
   };
 }

@@ -42,8 +42,10 @@ export function azureAdmin(settings: AzureLabSettings) {
         'GET',
         '/state',
       ),
-    requests: (since = 0) =>
-      call<{ requests: LoggedRequest[] }>(settings, 'GET', `/requests?since=${since}`).then((r) => r.requests),
+    /** The request log's position now: pass it to `requests` to read only what came after. */
+    mark: () => call<{ last: number }>(settings, 'GET', '/requests/mark').then((r) => r.last),
+    requests: (after = 0) =>
+      call<{ requests: LoggedRequest[] }>(settings, 'GET', `/requests?after=${after}`).then((r) => r.requests),
     knobs: (patch: Partial<Knobs>) => call<Knobs>(settings, 'PUT', '/knobs', patch),
     fault: (rule: FaultRule) =>
       call<Knobs>(settings, 'GET', '/knobs').then((k) =>

@@ -8,6 +8,8 @@ import { expandPreset } from './latency-model.js';
 import { seedCluster, type ClusterSeed, type World } from './world.js';
 
 export interface LoggedRequest {
+  /** Position in the log, from 1: a test reads `after` a mark it took, never by wall-clock time. */
+  seq: number;
   at: number;
   method: string;
   path: string;
@@ -21,6 +23,8 @@ export interface AdminHost {
   world: World;
   knobs: Knobs;
   log: LoggedRequest[];
+  /** The seq of the newest logged request (0 before any). */
+  lastSeq(): number;
   setKnobs(k: Knobs): void;
   reset(): void;
 }
@@ -43,9 +47,11 @@ export function adminRoute(host: AdminHost, req: Request): Reply | undefined {
         knobs: host.knobs,
       });
     case 'GET /requests': {
-      const since = Number(req.query.get('since') ?? 0);
-      return json(200, { requests: host.log.filter((r) => r.at >= since) });
+      const after = Number(req.query.get('after') ?? 0);
+      return json(200, { requests: host.log.filter((r) => r.seq > after), last: host.lastSeq() });
     }
+    case 'GET /requests/mark':
+      return json(200, { last: host.lastSeq() });
     case 'GET /knobs':
       return json(200, host.knobs);
     case 'PUT /knobs':

@@ -67,4 +67,5 @@ export const azureLab: LabPart = {
     await stopDaemon(pidFile());
     rmSync(SETTINGS_FILE(), { force: true });
   },
+  running: () => runningPid(pidFile()) !== undefined,
 };

@@ -58,11 +58,13 @@ export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
   let world = createWorld(o.clientSecret);
   let knobs: Knobs = updateKnobs(defaultKnobs(), o.knobs ?? {});
   const log: LoggedRequest[] = [];
+  let seq = 0;
   const vaultServers = new Map<string, https.Server>();
   let origin = '';
 
-  const record = (entry: LoggedRequest) => {
-    log.push(entry);
+  // Stamped when the reply is decided, in one process: a mark taken after a call returns sorts after it.
+  const record = (entry: Omit<LoggedRequest, 'seq'>) => {
+    log.push({ seq: ++seq, ...entry });
     if (log.length > LOG_LIMIT) log.splice(0, log.length - LOG_LIMIT);
   };
 
@@ -184,6 +186,7 @@ export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
       world,
       knobs,
       log,
+      lastSeq: () => seq,
       setKnobs: (k: Knobs) => (knobs = k),
       reset: () => {
         for (const n of [...vaultServers.keys()]) vaults.close(n);

@@ -266,6 +266,7 @@ export const kubernetesLab: LabPart = {
     await stopDaemon(MAIN.pidFile);
     await stopDaemon(files().etcdPid);
   },
+  running: () => runningPid(MAIN.pidFile) !== undefined && runningPid(files().etcdPid) !== undefined,
 };
 
 /** A cluster on which gMSA is not enabled: a real API server, without the GMSACredentialSpec CRD. */
@@ -278,4 +279,5 @@ export const kubernetesWithoutGmsaLab: LabPart = {
   async stop() {
     await stopDaemon(WITHOUT_GMSA.pidFile);
   },
+  running: () => runningPid(WITHOUT_GMSA.pidFile) !== undefined,
 };

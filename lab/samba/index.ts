@@ -90,4 +90,9 @@ async function stop(): Promise<void> {
   if (await stopDaemon(sambaPaths().pidFile)) log('samba stopped');
 }
 
-export const sambaLab: LabPart = { name: 'samba', start, stop };
+export const sambaLab: LabPart = {
+  name: 'samba',
+  start,
+  stop,
+  running: () => runningPid(sambaPaths().pidFile) !== undefined,
+};

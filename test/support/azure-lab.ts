@@ -78,8 +78,11 @@ export async function failure(p: Promise<unknown>): Promise<ApplicationFailure> 
   assert.fail('expected a failure, got success');
 }
 
-/** The requests the fake logged since `since` whose path contains `text`. */
-export async function requestsSince(since: number, text: string) {
-  const all = await admin().requests(since);
+/** The request log's position now (a sequence number, not a time): pass it to `requestsSince`. */
+export const mark = () => admin().mark();
+
+/** The requests the fake logged after `mark` whose path contains `text`. */
+export async function requestsSince(mark: number, text: string) {
+  const all = await admin().requests(mark);
   return all.filter((r) => r.path.toLowerCase().includes(text.toLowerCase()));
 }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { createAksActivities, createKubeconfigSource } from '../../../activities/aks.js';
 import type { RetryHint } from '../../../activities/errors.js';
-import { admin, failure, labClients, requestsSince, seedCluster } from '../../support/azure-lab.js';
+import { admin, failure, labClients, mark, requestsSince, seedCluster } from '../../support/azure-lab.js';
 
 const FQDN = 'lab.example.test';
 
@@ -18,7 +18,7 @@ describe('confirmAksGmsa', () => {
     const c = await seedCluster();
     const clients = labClients();
     const { confirmAksGmsa } = createAksActivities(clients);
-    const since = Date.now();
+    const since = await mark();
     const first = await confirmAksGmsa({ cluster: c, domainFqdn: FQDN, dnsServer: '10.0.0.4', enable: true });
     assert.equal(first.enabledByThisRun, true);
     assert.equal(first.nodeResourceGroup, c.nodeResourceGroup);
@@ -44,7 +44,7 @@ describe('confirmAksGmsa', () => {
 
   it('refuses to enable when not allowed, naming the az command, and writes nothing', async () => {
     const c = await seedCluster();
-    const since = Date.now();
+    const since = await mark();
     const f = await failure(
       createAksActivities(labClients()).confirmAksGmsa({
         cluster: c,
@@ -142,7 +142,7 @@ describe('Azure errors from AKS calls', () => {
       retryAfterSec: 1,
       pathIncludes: c.name,
     });
-    const since = Date.now();
+    const since = await mark();
     const r = await createAksActivities(labClients()).confirmAksGmsa({ cluster: c, domainFqdn: FQDN, enable: true });
     assert.equal(r.enabledByThisRun, true);
     const gets = (await requestsSince(since, `/managedClusters/${c.name}`)).filter(
@@ -179,7 +179,7 @@ describe('Azure errors from AKS calls', () => {
   it('fails at once on a 403, without retrying', async () => {
     const c = await seedCluster();
     await admin().fault({ op: 'GET managedClusters', kind: 'forbidden', count: 5, pathIncludes: c.name });
-    const since = Date.now();
+    const since = await mark();
     const f = await failure(
       createAksActivities(labClients()).confirmAksGmsa({ cluster: c, domainFqdn: FQDN, enable: true }),
     );

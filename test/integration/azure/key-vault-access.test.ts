@@ -10,7 +10,7 @@ import type { AzureClients } from '../../../activities/azure-clients.js';
 import { createKeyVaultAccessActivities } from '../../../activities/key-vault-access.js';
 import { createKeyVaultActivities } from '../../../activities/key-vault.js';
 import { createManagedIdentityActivities } from '../../../activities/managed-identity.js';
-import { LAB_RG, labClients, LOCATION, requestsSince, seedCluster, unique } from '../../support/azure-lab.js';
+import { LAB_RG, labClients, LOCATION, mark, requestsSince, seedCluster, unique } from '../../support/azure-lab.js';
 
 const SECRETS_USER = '4633458b-17de-408a-b874-0445c86b69e6';
 
@@ -79,7 +79,7 @@ describe('grantKeyVaultAccess', () => {
     const { clients, cluster, mi, input } = await world('accessPolicy');
     const { grantKeyVaultAccess } = createKeyVaultAccessActivities(clients);
     await grantKeyVaultAccess(input);
-    const since = Date.now();
+    const since = await mark();
     const again = await grantKeyVaultAccess(input);
     assert.deepEqual(again.scaleSetsUpdated, []);
     const writes = [
@@ -95,7 +95,7 @@ describe('grantKeyVaultAccess', () => {
 
   it('with the kubelet identity changes no scale set and grants the kubelet object id', async () => {
     const { clients, aks, input } = await world('accessPolicy');
-    const since = Date.now();
+    const since = await mark();
     const r = await createKeyVaultAccessActivities(clients).grantKeyVaultAccess({
       ...input,
       hostIdentity: 'kubeletIdentity',

@@ -12,6 +12,7 @@ import {
   LAB_RG,
   labClients,
   LOCATION,
+  mark,
   requestsSince,
   unique,
 } from '../../support/azure-lab.js';
@@ -37,7 +38,7 @@ describe('ensureKeyVault', () => {
     const ref = vaultRef();
     const clients = labClients();
     const { ensureKeyVault } = createKeyVaultActivities(clients);
-    const since = Date.now();
+    const since = await mark();
     const first = await ensureKeyVault({ ...ref, accessMode: 'accessPolicy' });
     assert.equal(first.created, true);
     assert.match(first.vaultUri, /^https:\/\/127\.0\.0\.1:\d+\/$/);

@@ -8,6 +8,7 @@ import {
   LAB_RG,
   labClients,
   LOCATION,
+  mark,
   requestsSince,
   unique,
 } from '../../support/azure-lab.js';
@@ -17,7 +18,7 @@ describe('ensureManagedIdentity', () => {
     const sub = azureLabSettings().AZURE_SUBSCRIPTION_ID as string;
     const ref = { subscriptionId: sub, resourceGroup: LAB_RG, name: unique('mi-t-'), location: LOCATION };
     const { ensureManagedIdentity } = createManagedIdentityActivities(labClients());
-    const since = Date.now();
+    const since = await mark();
     const first = await ensureManagedIdentity(ref);
     assert.equal(first.created, true);
     assert.match(
