@@ -1,7 +1,9 @@
 /**
  * The Azure fake as one object: an HTTPS listener for ARM, the token endpoint and `/_admin`, plus one HTTPS
  * listener per Key Vault data plane. Each call is logged, delayed and maybe failed by the knobs, then checked the
- * way ARM does (bearer token, subscription, api-version) before its route runs.
+ * way ARM does (bearer token, subscription, api-version) before its route runs. Faults are injected here, once
+ * for every route: before the route (an error reply or a reset), or after it (`appliedThenReset`: the change is
+ * made and the connection dropped; `lroFailed`: the operations the route started end Failed).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -13,8 +15,18 @@ import { adminRoute, type LoggedRequest } from './admin.js';
 import { armError, json, readBody, type Reply, type Request } from './arm-http.js';
 import type { LabCertificates } from './certs.js';
 import type { Ctx, Route } from './context.js';
-import { defaultKnobs, drawFault, faultReply, pick, updateKnobs, type Knobs } from './knobs.js';
-import { operationRoute, settleOperations } from './lro.js';
+import {
+  defaultKnobs,
+  drawFault,
+  faultReply,
+  latencyFor,
+  lroFailure,
+  mayFailLro,
+  updateKnobs,
+  type FaultRule,
+  type Knobs,
+} from './knobs.js';
+import { failOperation, operationRoute, operationsStartedBy, settleOperations } from './lro.js';
 import { aksRoutes } from './routes-aks.js';
 import { authorizationRoutes } from './routes-authorization.js';
 import { computeRoutes } from './routes-compute.js';
@@ -22,7 +34,7 @@ import { keyVaultRoutes } from './routes-keyvault.js';
 import { msiRoutes } from './routes-msi.js';
 import { tokenRoutes, verifyToken } from './token.js';
 import { handleVaultRequest, vaultOp } from './vault-data-plane.js';
-import { createWorld, type World } from './world.js';
+import { createWorld, get, type World } from './world.js';
 
 /** The api-versions the pinned @azure/arm-* clients and @azure/keyvault-secrets send, per provider. */
 export const API_VERSIONS: Record<string, string[]> = {
@@ -98,11 +110,19 @@ export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
     res.end(JSON.stringify(reply.body));
   };
 
-  /** Latency, then maybe a fault: the common front of every ARM and data-plane call. */
-  const front = async (req: Request, op: string, scope: string): Promise<{ reply?: Reply; fault?: string }> => {
-    const ms = pick(knobs.latencyMs, op, req.path);
+  /**
+   * Latency, then maybe a fault: the common front of every ARM and data-plane call. `path` is what knobs match
+   * (`vault:{name}/…` on a data plane).
+   */
+  const front = async (
+    req: Request,
+    op: string,
+    path: string,
+    scope: string,
+  ): Promise<{ reply?: Reply; rule?: FaultRule }> => {
+    const ms = latencyFor(knobs, op, path);
     if (ms > 0) await delay(ms);
-    const rule = drawFault(knobs, op, req.path);
+    const rule = drawFault(knobs, op, path);
     if (!rule) return {};
     const claims = verifyToken(req.headers.authorization, [
       origin,
@@ -110,7 +130,16 @@ export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
       'https://vault.azure.net',
     ]);
     const caller = claims ? { oid: claims.oid, appid: claims.appid } : undefined;
-    return { reply: faultReply(rule, op, scope, caller), fault: rule.kind };
+    return { reply: faultReply(rule, op, scope, caller), rule };
+  };
+
+  /** The reply to send and the log fields for it: the connection dropped after the fact when a rule says so. */
+  const finalReply = (reply: Reply, rule: FaultRule | undefined, op: string, path: string) => {
+    const applied = !rule && reply.status >= 200 && reply.status < 300;
+    const drop = applied ? drawFault(knobs, op, path, 'applied') : undefined;
+    return drop
+      ? { reply: { status: 0 }, logged: { status: 0, fault: drop.kind, applied: reply.status } }
+      : { reply, logged: { status: reply.status, fault: rule?.kind } };
   };
 
   const kubeconfig: Ctx['kubeconfig'] = (cluster, admin) => {
@@ -157,26 +186,19 @@ export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
   async function onVault(name: string, server: https.Server, raw: IncomingMessage, res: ServerResponse) {
     const req = await toRequest(raw, (server.address() as AddressInfo).port);
     const op = vaultOp(req);
+    const path = `vault:${name}${req.path}`;
     const apiVersion = req.query.get('api-version') ?? undefined;
-    const injected = await front(req, op, name);
+    const injected = await front(req, op, path, name);
     let reply = injected.reply;
-    const fault = injected.fault;
     if (!reply && apiVersion && !API_VERSIONS.vault?.includes(apiVersion)) {
       reply = json(400, {
         error: { code: 'BadParameter', message: `The specified version (${apiVersion}) is not recognized.` },
       });
     }
     reply ??= handleVaultRequest(world, knobs, name, origin, req);
-    record({
-      at: Date.now(),
-      method: req.method,
-      path: `vault:${name}${req.path}`,
-      op,
-      apiVersion,
-      status: reply.status,
-      fault,
-    });
-    send(res, reply);
+    const out = finalReply(reply, injected.rule, op, path);
+    record({ at: Date.now(), method: req.method, path, op, apiVersion, ...out.logged });
+    send(res, out.reply);
   }
 
   async function onArm(raw: IncomingMessage, res: ServerResponse, port: number) {
@@ -216,7 +238,7 @@ export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
     }
     const op = isOpStatus ? 'GET operations' : (route?.op ?? `${req.method} unknown`);
     let reply: Reply | undefined;
-    let fault: string | undefined;
+    let rule: FaultRule | undefined;
     const claims = verifyToken(req.headers.authorization, [origin, 'https://management.azure.com']);
     if (!claims) {
       reply = armError(
@@ -229,7 +251,7 @@ export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
       );
     } else {
       req.caller = { oid: claims.oid, tid: claims.tid, appid: claims.appid };
-      ({ reply, fault } = await front(req, op, req.path));
+      ({ reply, rule } = await front(req, op, req.path, req.path));
     }
     if (!reply && !apiVersion) {
       reply = armError(
@@ -247,14 +269,25 @@ export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
     }
     if (!reply) {
       settleOperations(world);
+      // The resource as it was, for an operation that is to fail: ARM leaves the change unapplied.
+      const failable = !isOpStatus && mayFailLro(knobs, op, req.path);
+      const found = failable ? get(world, req.path) : undefined;
+      const before = found ? structuredClone(found) : undefined;
       reply =
         (isOpStatus ? operationRoute(world, knobs, req) : undefined) ??
         (route && m
           ? await route.handle({ world, knobs, req, vaults, kubeconfig }, m)
           : armError(404, 'NotFound', `The lab Azure fake does not serve ${req.method} ${req.path}.`));
+      const started = failable ? operationsStartedBy(req) : [];
+      const failing = started.length ? drawFault(knobs, op, req.path, 'lro') : undefined;
+      if (failing) {
+        for (const operation of started) failOperation(world, operation, lroFailure(failing, op), req.path, before);
+        rule ??= failing;
+      }
     }
-    record({ at: Date.now(), method: req.method, path: req.path, op, apiVersion, status: reply.status, fault });
-    send(res, reply);
+    const out = finalReply(reply, rule, op, req.path);
+    record({ at: Date.now(), method: req.method, path: req.path, op, apiVersion, ...out.logged });
+    send(res, out.reply);
   }
 
   const server = https.createServer(tls, (req, res) => {

@@ -1,14 +1,15 @@
 /**
  * For the Azure integration tests: the lab's settings from the environment (the test runner starts the Azure lab
  * part and exports them; a missing one fails the test, naming it), clients built the way the worker builds them,
- * the fake's admin API, and names no other test uses.
+ * the fake's admin API, faults and overrides scoped to one test and removed by id, and names no other test uses.
  */
 import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import { connectAzure, type AzureConnection } from '../../activities/azure-connect.js';
 import type { AzureClients } from '../../activities/azure-clients.js';
-import { azureAdmin } from '../../lab/azure/admin-client.js';
+import { azureAdmin, type OverrideHandle, type OverrideSpec } from '../../lab/azure/admin-client.js';
+import type { FaultRule } from '../../lab/azure/knobs.js';
 import { readAzureConfig } from '../../worker/config/azure.js';
 
 const NEEDED = [
@@ -86,3 +87,13 @@ export async function requestsSince(mark: number, text: string) {
   const all = await admin().requests(mark);
   return all.filter((r) => r.path.toLowerCase().includes(text.toLowerCase()));
 }
+
+/** Runs `fn` with one fault rule in force; the rule is removed by its id afterwards, whatever happens. */
+export const withFault = <T>(rule: Omit<FaultRule, 'id'>, fn: (id: string) => Promise<T>) =>
+  admin().withFault(rule, fn);
+
+/**
+ * Runs `fn` with an override for paths containing `o.pathIncludes` (a name unique to the test); it is removed
+ * afterwards, which also releases whatever it still holds.
+ */
+export const withOverride = <T>(o: OverrideSpec, fn: (h: OverrideHandle) => Promise<T>) => admin().withOverride(o, fn);

@@ -9,7 +9,17 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { createAksActivities, createKubeconfigSource } from '../../../activities/aks.js';
 import type { RetryHint } from '../../../activities/errors.js';
-import { admin, failure, labClients, mark, requestsSince, seedCluster } from '../../support/azure-lab.js';
+import {
+  failure,
+  labClients,
+  mark,
+  requestsSince,
+  seedCluster,
+  unique,
+  withFault,
+  withOverride,
+} from '../../support/azure-lab.js';
+import { within } from '../../support/poll.js';
 
 const FQDN = 'lab.example.test';
 
@@ -102,69 +112,91 @@ describe('confirmAksGmsa', () => {
     const c = await seedCluster();
     const activities = createAksActivities(labClients());
     const noCluster = await failure(
-      activities.confirmAksGmsa({ cluster: { ...c, name: 'nope' }, domainFqdn: FQDN, enable: true }),
+      activities.confirmAksGmsa({ cluster: { ...c, name: unique('aks-none-') }, domainFqdn: FQDN, enable: true }),
     );
     assert.equal(noCluster.type, 'NotFound');
     assert.equal(noCluster.nonRetryable, true);
     assert.match(noCluster.message, /ResourceNotFound/);
+    const rg = unique('rg-none-');
     const noRg = await failure(
-      activities.confirmAksGmsa({ cluster: { ...c, resourceGroup: 'rg-none' }, domainFqdn: FQDN, enable: true }),
+      activities.confirmAksGmsa({ cluster: { ...c, resourceGroup: rg }, domainFqdn: FQDN, enable: true }),
     );
-    assert.match(noRg.message, /ResourceGroupNotFound: Resource group 'rg-none' could not be found/);
+    assert.match(noRg.message, new RegExp(`ResourceGroupNotFound: Resource group '${rg}' could not be found`));
   });
 
   it('heartbeats while it polls the long-running PUT inside an activity', async () => {
     const c = await seedCluster();
-    // Scoped to this cluster: other test files run alongside and share the fake.
-    await admin().knobs({ lroMs: { [`PUT managedClusters@${c.name}`]: 300 } });
-    const env = new MockActivityEnvironment();
-    const beats: unknown[] = [];
-    env.on('heartbeat', (d: unknown) => beats.push(d));
-    const { confirmAksGmsa } = createAksActivities(labClients({ pollIntervalMs: 50 }));
-    const r = (await env.run(confirmAksGmsa, {
-      cluster: c,
-      domainFqdn: FQDN,
-      dnsServer: '10.0.0.4',
-      enable: true,
-    })) as Awaited<ReturnType<typeof confirmAksGmsa>>;
-    assert.equal(r.enabledByThisRun, true);
-    assert.ok(beats.length >= 2, `expected heartbeats while polling, got ${beats.length}`);
+    // The cluster's PUT stays InProgress until released: the activity must be polling, not done, when it beats.
+    await withOverride({ pathIncludes: c.name, op: 'PUT managedClusters', hold: true }, async (held) => {
+      const env = new MockActivityEnvironment();
+      const beats: unknown[] = [];
+      let twoBeats = () => {};
+      const beaten = new Promise<void>((resolve) => (twoBeats = resolve));
+      env.on('heartbeat', (d: unknown) => {
+        if (beats.push(d) >= 2) twoBeats();
+      });
+      const { confirmAksGmsa } = createAksActivities(labClients({ pollIntervalMs: 20 }));
+      let done = false;
+      const run = (
+        env.run(confirmAksGmsa, {
+          cluster: c,
+          domainFqdn: FQDN,
+          dnsServer: '10.0.0.4',
+          enable: true,
+        }) as Promise<Awaited<ReturnType<typeof confirmAksGmsa>>>
+      ).finally(() => (done = true));
+      await within(Promise.race([beaten, run]), 'two heartbeats while the PUT is held', 10_000);
+      assert.equal(done, false, 'the activity returned while its operation was still InProgress');
+      assert.ok(beats.length >= 2);
+      await held.release();
+      const r = await within(run, 'the activity after the release', 10_000);
+      assert.equal(r.enabledByThisRun, true);
+    });
   });
 });
 
 describe('Azure errors from AKS calls', () => {
   it('retries a 429 after its Retry-After (the SDK honours it before the activity sees anything)', async () => {
     const c = await seedCluster();
-    await admin().fault({
+    const since = await mark();
+    const rule = {
       op: 'GET managedClusters',
       kind: 'throttle',
       count: 1,
       retryAfterSec: 1,
       pathIncludes: c.name,
-    });
-    const since = await mark();
-    const r = await createAksActivities(labClients()).confirmAksGmsa({ cluster: c, domainFqdn: FQDN, enable: true });
+    } as const;
+    const r = await withFault(rule, () =>
+      createAksActivities(labClients()).confirmAksGmsa({ cluster: c, domainFqdn: FQDN, enable: true }),
+    );
     assert.equal(r.enabledByThisRun, true);
     const gets = (await requestsSince(since, `/managedClusters/${c.name}`)).filter(
       (x) => x.op === 'GET managedClusters',
     );
     assert.equal(gets[0]?.status, 429);
     assert.equal(gets[1]?.status, 200);
+    // A lower bound only (the SDK must not retry sooner): load can make it later, never earlier.
     const waited = (gets[1]?.at ?? 0) - (gets[0]?.at ?? 0);
     assert.ok(waited >= 950, `second try came ${waited} ms after the 429, expected ≥ 1000`);
   });
 
   it('classifies a 429 left after the SDK retries as transient, with the Retry-After as next retry delay', async () => {
     const c = await seedCluster();
-    await admin().fault({
+    const rule = {
       op: 'GET managedClusters',
       kind: 'throttle',
       count: 1,
       retryAfterSec: 7,
       pathIncludes: c.name,
-    });
-    const f = await failure(
-      createAksActivities(labClients({ maxRetries: 0 })).confirmAksGmsa({ cluster: c, domainFqdn: FQDN, enable: true }),
+    } as const;
+    const f = await withFault(rule, () =>
+      failure(
+        createAksActivities(labClients({ maxRetries: 0 })).confirmAksGmsa({
+          cluster: c,
+          domainFqdn: FQDN,
+          enable: true,
+        }),
+      ),
     );
     assert.equal(f.type, 'Transient');
     assert.equal(f.nonRetryable, false);
@@ -178,10 +210,9 @@ describe('Azure errors from AKS calls', () => {
 
   it('fails at once on a 403, without retrying', async () => {
     const c = await seedCluster();
-    await admin().fault({ op: 'GET managedClusters', kind: 'forbidden', count: 5, pathIncludes: c.name });
     const since = await mark();
-    const f = await failure(
-      createAksActivities(labClients()).confirmAksGmsa({ cluster: c, domainFqdn: FQDN, enable: true }),
+    const f = await withFault({ op: 'GET managedClusters', kind: 'forbidden', count: 5, pathIncludes: c.name }, () =>
+      failure(createAksActivities(labClients()).confirmAksGmsa({ cluster: c, domainFqdn: FQDN, enable: true })),
     );
     assert.equal(f.type, 'Forbidden');
     assert.equal(f.nonRetryable, true);
@@ -190,19 +221,36 @@ describe('Azure errors from AKS calls', () => {
       (x) => x.op === 'GET managedClusters',
     );
     assert.equal(gets.length, 1, 'one request, no retries');
-    await admin().clearFaults();
+    assert.equal(gets[0]?.status, 403);
   });
 
   it('treats 5xx and dropped connections as transient', async () => {
     const c = await seedCluster();
     const activities = createAksActivities(labClients({ maxRetries: 0 }));
-    await admin().fault({ op: 'GET managedClusters', kind: 'unavailable', count: 1, pathIncludes: c.name });
-    const unavailable = await failure(activities.confirmAksGmsa({ cluster: c, domainFqdn: FQDN, enable: true }));
+    const input = { cluster: c, domainFqdn: FQDN, enable: true };
+    const since = await mark();
+    const unavailable = await withFault(
+      { op: 'GET managedClusters', kind: 'unavailable', count: 1, pathIncludes: c.name },
+      () => failure(activities.confirmAksGmsa(input)),
+    );
     assert.equal(unavailable.type, 'Transient');
-    await admin().fault({ op: 'GET managedClusters', kind: 'reset', count: 1, pathIncludes: c.name });
-    const reset = await failure(activities.confirmAksGmsa({ cluster: c, domainFqdn: FQDN, enable: true }));
+    assert.equal(unavailable.nonRetryable, false);
+    const reset = await withFault({ op: 'GET managedClusters', kind: 'reset', count: 1, pathIncludes: c.name }, () =>
+      failure(activities.confirmAksGmsa(input)),
+    );
     assert.equal(reset.type, 'Transient');
     assert.equal(reset.nonRetryable, false);
+    const gets = (await requestsSince(since, `/managedClusters/${c.name}`)).filter(
+      (x) => x.op === 'GET managedClusters',
+    );
+    assert.deepEqual(
+      gets.map((x) => [x.status, x.fault]),
+      [
+        [503, 'unavailable'],
+        [0, 'reset'],
+      ],
+      'each failure is the injected one, and nothing retried it',
+    );
   });
 });
 

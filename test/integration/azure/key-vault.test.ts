@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createKeyVaultActivities, createSecretReader } from '../../../activities/key-vault.js';
 import {
-  admin,
   azureLabSettings,
   failure,
   LAB_RG,
@@ -15,6 +14,7 @@ import {
   mark,
   requestsSince,
   unique,
+  withOverride,
 } from '../../support/azure-lab.js';
 
 const SECRETS_OFFICER = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7';
@@ -69,6 +69,8 @@ describe('ensureKeyVault', () => {
     for await (const a of clients
       .authorization(ref.subscriptionId)
       .roleAssignments.listForScope(vault.id, { filter: `assignedTo('${me.objectId}')` })) {
+      // Assignments inherited from above the vault (the lab client's own on the subscription) are not this one's.
+      if (a.scope?.toLowerCase() !== vault.id.toLowerCase()) continue;
       roles.push(String(a.roleDefinitionId).split('/').pop() as string);
     }
     assert.deepEqual(roles, [SECRETS_OFFICER]);
@@ -84,18 +86,21 @@ describe('ensureKeyVault', () => {
   it("retries, not fails, while the worker's new role is still propagating to the data plane", async () => {
     const ref = vaultRef();
     const a = createKeyVaultActivities(labClients());
-    await admin().knobs({ rbacPropagationMs: 1500 });
-    try {
+    // Propagation to this vault alone waits for the release: "before" and "after" are states, not time windows.
+    await withOverride({ pathIncludes: ref.name, rbacPropagationMs: 'held' }, async (propagation) => {
       const { vaultUri } = await a.ensureKeyVault({ ...ref, accessMode: 'rbac' });
       const input = { vaultUri, secretName: 's', domainFqdn: 'lab.example.test', user: 'gmsa-u2' };
+      const since = await mark();
       const f = await failure(a.storeUserSecret(input));
       assert.equal(f.type, 'Transient');
+      assert.equal(f.nonRetryable, false);
       assert.match(f.message, /ForbiddenByRbac|propagat/);
-      await new Promise((r) => setTimeout(r, 1600));
+      // The 401s are the bearer challenge the client answers; every call with a token was refused.
+      const before = (await requestsSince(since, `vault:${ref.name}`)).filter((r) => r.status !== 401);
+      assert.ok(before.length > 0 && before.every((r) => r.status === 403), 'every data-plane call refused');
+      await propagation.release();
       assert.equal((await a.storeUserSecret(input)).created, true);
-    } finally {
-      await admin().knobs({ rbacPropagationMs: 0 });
-    }
+    });
   });
 
   it('refuses a name held by a soft-deleted vault, saying how to recover or purge', async () => {

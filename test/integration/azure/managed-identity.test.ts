@@ -39,8 +39,8 @@ describe('ensureManagedIdentity', () => {
     const f = await failure(
       createManagedIdentityActivities(labClients()).ensureManagedIdentity({
         subscriptionId: sub,
-        resourceGroup: 'rg-missing',
-        name: 'mi-x',
+        resourceGroup: unique('rg-missing-'),
+        name: unique('mi-t-'),
         location: LOCATION,
       }),
     );
