@@ -1,8 +1,9 @@
 /**
  * Microsoft.ContainerService/managedClusters: GET, PUT as a long-running operation (with the gMSA rules AKS
- * enforces), agentPools list and the cluster credential listings.
+ * enforces and its optimistic concurrency), agentPools list and the cluster credential listings.
  */
-import { armError, json, notFound } from './arm-http.js';
+import { randomUUID } from 'node:crypto';
+import { armError, json, notFound, type Reply } from './arm-http.js';
 import { clone, rgPath, scopeError, type Ctx, type Route } from './context.js';
 import { startOperation } from './lro.js';
 import { get, put, type Resource } from './world.js';
@@ -60,6 +61,54 @@ function validate(body: Resource, existing: Resource) {
   return undefined;
 }
 
+const unquote = (v: string) =>
+  v
+    .trim()
+    .replace(/^W\//, '')
+    .replace(/^"(.*)"$/, '$1');
+
+/**
+ * `If-Match` and `If-None-Match` on a PUT of an existing cluster ("Enhance concurrency control with entity tags
+ * (eTags) in Azure Kubernetes Service"; the headers of ManagedClusters_CreateOrUpdate in
+ * containerservice/…/aks/stable/2025-10-01/managedClusters.json): If-Match must equal the cluster's eTag (or be `*`),
+ * and `If-None-Match: *` means "only if it does not exist"; either failing is HTTP 412, code PreconditionFailed
+ * (the status's name, as ARM writes it; the messages are the fake's own). Without them the write proceeds, last
+ * writer wins.
+ */
+function checkPrecondition(ctx: Ctx, cluster: Resource): Reply | undefined {
+  const header = (n: string) => {
+    const v = ctx.req.headers[n];
+    return Array.isArray(v) ? v.join(',') : v;
+  };
+  const ifMatch = header('if-match');
+  const ifNoneMatch = header('if-none-match');
+  const etag = String(cluster.eTag ?? '');
+  if (ifMatch !== undefined) {
+    const wanted = ifMatch.split(',').map(unquote);
+    if (!wanted.includes('*') && !wanted.includes(etag)) {
+      return armError(
+        412,
+        'PreconditionFailed',
+        `The eTag '${ifMatch}' in the If-Match header does not match the current eTag of managed cluster '${cluster.name}'. Get the cluster again and retry with its eTag.`,
+      );
+    }
+  }
+  if (
+    ifNoneMatch !== undefined &&
+    ifNoneMatch
+      .split(',')
+      .map(unquote)
+      .some((v) => v === '*' || v === etag)
+  ) {
+    return armError(
+      412,
+      'PreconditionFailed',
+      `Managed cluster '${cluster.name}' already exists, and the If-None-Match header asks for a new one.`,
+    );
+  }
+  return undefined;
+}
+
 export const aksRoutes: Route[] = [
   {
     method: 'GET',
@@ -89,7 +138,10 @@ export const aksRoutes: Route[] = [
         return f.err;
       }
       const cluster = f.cluster as Resource;
-      if (props(cluster).provisioningState !== 'Succeeded') {
+      const precondition = checkPrecondition(ctx, cluster);
+      if (precondition) return precondition;
+      // Only a running operation blocks a PUT; a cluster left Failed takes one (that is how it is reconciled).
+      if (/^(Creating|Updating|Upgrading|Deleting|Starting|Stopping)$/i.test(props(cluster).provisioningState)) {
         return armError(
           409,
           'OperationNotAllowed',
@@ -116,6 +168,10 @@ export const aksRoutes: Route[] = [
             p.windowsProfile = windowsProfile;
           }
           if (body.tags) cluster.tags = clone(body.tags);
+          // A cluster-level write changes the cluster's eTag and its agent pools' ("Enhance concurrency control
+          // with entity tags (eTags) in Azure Kubernetes Service").
+          cluster.eTag = randomUUID();
+          for (const pool of p.agentPoolProfiles) pool.eTag = randomUUID();
           p.provisioningState = 'Succeeded';
           put(ctx.world, cluster);
         },

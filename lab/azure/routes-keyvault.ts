@@ -5,7 +5,7 @@
  */
 import { armError, json, notFound, type Reply } from './arm-http.js';
 import { clone, rgPath, scopeError, type Ctx, type Route } from './context.js';
-import { startOperation } from './lro.js';
+import { startLocationOperation } from './lro.js';
 import { get, key, put, rgId, type Resource } from './world.js';
 
 const NS = 'Microsoft.KeyVault';
@@ -31,6 +31,7 @@ export interface VaultProps {
   softDeleteRetentionInDays: number;
   vaultUri: string;
   provisioningState: string;
+  privateEndpointConnections: unknown[];
   createMode?: string;
 }
 
@@ -143,11 +144,14 @@ async function putVault(ctx: Ctx, m: RegExpExecArray): Promise<Reply> {
     tenantId: p.tenantId,
     sku: p.sku,
     accessPolicies: p.accessPolicies ?? prior.accessPolicies ?? [],
-    enableRbacAuthorization: p.enableRbacAuthorization ?? prior.enableRbacAuthorization ?? false,
+    enableRbacAuthorization:
+      p.enableRbacAuthorization ?? prior.enableRbacAuthorization ?? rbacByDefault(ctx.req.query.get('api-version')),
     enableSoftDelete: true,
     softDeleteRetentionInDays: p.softDeleteRetentionInDays ?? prior.softDeleteRetentionInDays ?? 90,
     vaultUri,
     provisioningState: existing ? 'Succeeded' : 'RegisteringDns',
+    // Read-only, shown by the createVault example (keyvault 2026-02-01 VaultProperties): none in the lab.
+    privateEndpointConnections: [],
   };
   if (deleted && !existing) {
     ctx.world.deletedVaults.delete(name.toLowerCase());
@@ -155,12 +159,44 @@ async function putVault(ctx: Ctx, m: RegExpExecArray): Promise<Reply> {
   }
   vault.tags = body.tags ?? vault.tags;
   vault.properties = next;
+  // ARM's systemData (common-types v5 `systemData`, shown by the createVault and getVault examples): who made and
+  // last changed the vault; a service principal is recorded by its application id.
+  const now = new Date().toISOString();
+  const who = { by: ctx.req.caller?.appid ?? 'unknown', type: 'Application' };
+  const was = (existing?.systemData ?? {}) as Record<string, string>;
+  vault.systemData = {
+    createdBy: was.createdBy ?? who.by,
+    createdByType: was.createdByType ?? who.type,
+    createdAt: was.createdAt ?? now,
+    lastModifiedBy: who.by,
+    lastModifiedByType: who.type,
+    lastModifiedAt: now,
+  };
   put(ctx.world, vault);
-  const { headers } = startOperation(ctx.world, ctx.knobs, ctx.req, 'PUT vaults', NS, body.location, () => {
-    next.provisioningState = 'Succeeded';
-  });
-  return json(existing ? 200 : 201, vault, headers);
+  // Vaults_CreateOrUpdate (keyvault/…/stable/2025-05-01 and 2026-02-01 openapi.json): 200 with the vault for an
+  // update, done at once; 201 with `Location` and `Retry-After` for a create, `"final-state-via": "location"`.
+  if (existing) return json(200, vault);
+  const { headers } = startLocationOperation(
+    ctx.world,
+    ctx.knobs,
+    ctx.req,
+    'PUT vaults',
+    NS,
+    body.location,
+    () => {
+      next.provisioningState = 'Succeeded';
+    },
+    () => get(ctx.world, id),
+  );
+  return json(201, vault, headers);
 }
+
+/**
+ * What a create that leaves `enableRbacAuthorization` out gets: `"default": true` in VaultProperties from
+ * keyvault/…/stable/2026-02-01/openapi.json, `"default": false` in 2025-05-01 and before (whose description also
+ * says "If null or not specified, the vault is created with the default value of false").
+ */
+const rbacByDefault = (apiVersion: string | null) => (apiVersion ?? '') >= '2026-02-01';
 
 export const keyVaultRoutes: Route[] = [
   {

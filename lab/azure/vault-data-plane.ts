@@ -2,17 +2,26 @@
  * The Key Vault data plane for secrets, one HTTPS listener per vault (its vaultUri is `https://127.0.0.1:<port>/`,
  * since loopback has no per-vault host names). It speaks what @azure/keyvault-secrets expects: the 401 bearer
  * challenge first, then set/get/list/delete/recover secrets, and it enforces the vault's access model: access
- * policies (`secrets` permissions) or, for an RBAC vault, role assignments on the vault or a scope above it.
+ * policies (`secrets` permissions) or, for an RBAC vault, role assignments on the secret, the vault or a scope
+ * above them.
  */
 import { randomUUID } from 'node:crypto';
 import { json, type Reply, type Request } from './arm-http.js';
-import type { Knobs } from './knobs.js';
+import { propagationFor, type Knobs } from './knobs.js';
 import { assignments, BUILT_IN_ROLES, covers, roleGuid } from './routes-authorization.js';
 import type { VaultProps } from './routes-keyvault.js';
 import { verifyToken } from './token.js';
 import type { Resource, SecretVersion, VaultData, World } from './world.js';
 
 export const VAULT_AUDIENCE = 'https://vault.azure.net';
+
+/** The data actions behind each secret permission ("Azure built-in roles", Key Vault Secrets Officer/User). */
+const DATA_ACTIONS: Record<string, string> = {
+  get: 'Microsoft.KeyVault/vaults/secrets/getSecret/action',
+  list: 'Microsoft.KeyVault/vaults/secrets/readMetadata/action',
+  set: 'Microsoft.KeyVault/vaults/secrets/setSecret/action',
+  delete: 'Microsoft.KeyVault/vaults/secrets/delete',
+};
 
 const kvError = (status: number, code: string, message: string, inner?: string) =>
   json(status, { error: { code, message, ...(inner ? { innererror: { code: inner } } : {}) } });
@@ -24,17 +33,25 @@ function vaultOf(world: World, name: string): Resource | undefined {
   return undefined;
 }
 
-function allowed(world: World, knobs: Knobs, vault: Resource, oid: string, permission: string): boolean {
+/**
+ * Whether `oid` may do `permission` on `target` (the vault's id, or `{vault id}/secrets/{name}` for one secret). An
+ * RBAC vault honours role assignments at the secret, the vault or any scope above ("Provide access to Key Vault
+ * keys, certificates, and secrets with Azure role-based access control": roles can be assigned at the secret
+ * scope); an access-policy vault has no finer grain than the vault.
+ */
+function allowed(world: World, knobs: Knobs, vault: Resource, oid: string, permission: string, target: string) {
   const p = vault.properties as VaultProps;
   if (p.enableRbacAuthorization) {
     // A role assignment reaches the data plane only after the propagation delay, as in Azure.
-    const effectiveBefore = Date.now() - knobs.rbacPropagationMs;
+    const propagation = propagationFor(knobs, `vault:${vault.name}/`);
+    if (propagation === 'held') return false;
+    const effectiveBefore = Date.now() - propagation;
     return assignments({ world }).some((a) => {
       const q = a.properties as { scope: string; principalId: string; roleDefinitionId: string; createdOn: string };
       const role = BUILT_IN_ROLES[roleGuid(q.roleDefinitionId)];
       return (
         q.principalId.toLowerCase() === oid &&
-        covers(q.scope, vault.id) &&
+        covers(q.scope, target) &&
         Boolean(role?.secrets.includes(permission)) &&
         Date.parse(q.createdOn) <= effectiveBefore
       );
@@ -89,14 +106,17 @@ export function handleVaultRequest(
   const segs = req.path.split('/').filter(Boolean);
   const data = world.vaultData.get(vaultName.toLowerCase()) ?? { secrets: new Map(), deletedSecrets: new Map() };
   world.vaultData.set(vaultName.toLowerCase(), data);
+  // The operation's target: one secret (what a secret-scoped role assignment covers), or the vault for a list.
+  const secret = segs[0] === 'secrets' || segs[0] === 'deletedsecrets' ? segs[1] : undefined;
+  const target = secret ? `${vault.id}/secrets/${secret}` : vault.id;
   const need = (perm: string): Reply | undefined => {
-    if (allowed(world, knobs, vault, claims.oid.toLowerCase(), perm)) return undefined;
+    if (allowed(world, knobs, vault, claims.oid.toLowerCase(), perm, target)) return undefined;
     const rbac = (vault.properties as VaultProps).enableRbacAuthorization;
     return rbac
       ? kvError(
           403,
           'Forbidden',
-          `Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\nCaller: appid=${claims.appid};oid=${claims.oid}\r\nAction: 'Microsoft.KeyVault/vaults/secrets/${perm}'\r\nResource: '${vault.id.toLowerCase()}'`,
+          `Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\nCaller: appid=${claims.appid};oid=${claims.oid}\r\nAction: '${DATA_ACTIONS[perm] ?? `Microsoft.KeyVault/vaults/secrets/${perm}`}'\r\nResource: '${target.toLowerCase()}'`,
           'ForbiddenByRbac',
         )
       : kvError(

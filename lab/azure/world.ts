@@ -1,8 +1,9 @@
 /**
  * What the Azure fake knows: resource groups, resources keyed by their (case-insensitive) ARM id, soft-deleted
- * vaults, the directory's principals and the running long operations. Seeded with the cluster of DESIGN.
+ * vaults, the directory's principals and app registrations, and the running long operations. Seeded with the
+ * cluster of DESIGN and the role assignments the lab's client needs.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 /** A stored ARM resource: the JSON the real service returns, kept as is. */
 export type Resource = Record<string, unknown> & { id: string; name: string; type: string };
@@ -39,6 +40,11 @@ export interface Operation {
   /** Applied once, when the operation finishes: the change becomes visible to GETs then, as in ARM. */
   finish?: () => void;
   error?: { code: string; message: string };
+  /**
+   * Set for an operation polled through a `Location` URL (see lro.ts `startLocationOperation`): the body that URL
+   * answers once the operation has succeeded (the resource as a GET would give it then).
+   */
+  result?: () => unknown;
 }
 
 export interface LabPrincipal {
@@ -51,7 +57,10 @@ export interface LabPrincipal {
 export interface World {
   tenantId: string;
   subscriptionId: string;
+  /** The lab's own app registration: the worker's and the tests' credential. */
   client: LabPrincipal;
+  /** Every app registration the token endpoint knows: `client` first, then `limitedClient`. */
+  clients: LabPrincipal[];
   location: string;
   resourceGroups: Map<string, { name: string; location: string; subscriptionId: string }>;
   resources: Map<string, Resource>;
@@ -68,20 +77,42 @@ export const LAB_RESOURCE_GROUP = 'rg-gmsa-lab';
 export const LAB_CLUSTER = 'aks-gmsa-lab';
 export const LAB_LOCATION = 'westeurope';
 
+/**
+ * A second app registration for tests of ARM authorization: "Virtual Machine Contributor" on the subscription and
+ * nothing else, so it may write a scale set but not assign a user-assigned identity to it. Its secret derives
+ * from the lab client's, so a test that has the lab settings can sign in as it without any admin call.
+ */
+export const LAB_LIMITED_CLIENT_ID = 'c0ffee01-0000-4000-8000-00000000a2b1';
+export const LAB_LIMITED_OBJECT_ID = '0b1ec701-0000-4000-8000-00000000a2b1';
+export const limitedClientSecret = (labClientSecret: string) =>
+  createHash('sha256').update(`limited-client:${labClientSecret}`).digest('base64url');
+
+/** Built-in role definition GUIDs ("Azure built-in roles", Microsoft Learn), for the seed. */
+const CONTRIBUTOR = 'b24988ac-6180-42a0-ab88-20f7382dd24c';
+const VIRTUAL_MACHINE_CONTRIBUTOR = '9980e02c-c2be-4d73-94e8-173b1dc7cf3c';
+
 export const key = (id: string) => id.toLowerCase().replace(/\/+$/, '');
 export const rgKey = (subscriptionId: string, rg: string) => `${subscriptionId}/${rg}`.toLowerCase();
 export const rgId = (subscriptionId: string, rg: string) => `/subscriptions/${subscriptionId}/resourceGroups/${rg}`;
 
 export function createWorld(clientSecret: string): World {
+  const client: LabPrincipal = {
+    tenantId: LAB_TENANT,
+    clientId: 'c0ffee00-0000-4000-8000-00000000a2b1',
+    objectId: '0b1ec700-0000-4000-8000-00000000a2b1',
+    clientSecret,
+  };
+  const limited: LabPrincipal = {
+    tenantId: LAB_TENANT,
+    clientId: LAB_LIMITED_CLIENT_ID,
+    objectId: LAB_LIMITED_OBJECT_ID,
+    clientSecret: limitedClientSecret(clientSecret),
+  };
   const world: World = {
     tenantId: LAB_TENANT,
     subscriptionId: LAB_SUBSCRIPTION,
-    client: {
-      tenantId: LAB_TENANT,
-      clientId: 'c0ffee00-0000-4000-8000-00000000a2b1',
-      objectId: '0b1ec700-0000-4000-8000-00000000a2b1',
-      clientSecret,
-    },
+    client,
+    clients: [client, limited],
     location: LAB_LOCATION,
     resourceGroups: new Map(),
     resources: new Map(),
@@ -90,10 +121,32 @@ export function createWorld(clientSecret: string): World {
     operations: new Map(),
     principals: new Set(),
   };
-  world.principals.add(world.client.objectId);
+  for (const c of world.clients) world.principals.add(c.objectId);
+  // The worker needs Microsoft.Compute/virtualMachineScaleSets/write on the node resource groups and
+  // Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action on the identities it attaches (else ARM answers
+  // 403 LinkedAuthorizationFailed): Contributor on the subscription covers both, and every cluster a test seeds.
+  seedRoleAssignment(world, `/subscriptions/${LAB_SUBSCRIPTION}`, CONTRIBUTOR, client.objectId);
+  seedRoleAssignment(world, `/subscriptions/${LAB_SUBSCRIPTION}`, VIRTUAL_MACHINE_CONTRIBUTOR, limited.objectId);
   addResourceGroup(world, LAB_SUBSCRIPTION, LAB_RESOURCE_GROUP, LAB_LOCATION);
   seedCluster(world, { name: LAB_CLUSTER });
   return world;
+}
+
+/** A role assignment that exists before anyone calls the fake (long propagated: created in the past). */
+function seedRoleAssignment(world: World, scope: string, role: string, principalId: string) {
+  const name = randomUUID();
+  put(world, {
+    id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`,
+    name,
+    type: 'Microsoft.Authorization/roleAssignments',
+    properties: {
+      roleDefinitionId: `/subscriptions/${world.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${role}`,
+      principalId,
+      principalType: 'ServicePrincipal',
+      scope,
+      createdOn: '2024-01-01T00:00:00.000Z',
+    },
+  });
 }
 
 export function addResourceGroup(world: World, subscriptionId: string, name: string, location: string) {
@@ -172,6 +225,7 @@ export function seedCluster(world: World, seed: ClusterSeed): Resource {
   ];
   const agentPoolProfiles = pools.map((p) => ({
     name: p.name,
+    eTag: randomUUID(),
     count: 1,
     vmSize: 'Standard_D2s_v3',
     osDiskSizeGB: 128,
@@ -180,6 +234,11 @@ export function seedCluster(world: World, seed: ClusterSeed): Resource {
     type: 'VirtualMachineScaleSets',
     mode: p.mode,
     orchestratorVersion: '1.31.2',
+    currentOrchestratorVersion: '1.31.2',
+    nodeImageVersion:
+      p.osType === 'Windows'
+        ? 'AKSWindows-2022-containerd-20348.2966.241211'
+        : 'AKSUbuntu-2204gen2containerd-202412.03.0',
     provisioningState: 'Succeeded',
     powerState: { code: 'Running' },
     maxPods: p.osType === 'Windows' ? 30 : 110,
@@ -189,6 +248,8 @@ export function seedCluster(world: World, seed: ClusterSeed): Resource {
     id: clusterId,
     name: seed.name,
     type: 'Microsoft.ContainerService/ManagedClusters',
+    // Changes on every write; a PUT with a stale If-Match is refused (routes-aks.ts).
+    eTag: randomUUID(),
     location,
     tags: {},
     sku: { name: 'Base', tier: 'Free' },
@@ -200,6 +261,8 @@ export function seedCluster(world: World, seed: ClusterSeed): Resource {
       currentKubernetesVersion: '1.31.2',
       dnsPrefix: seed.name,
       fqdn: `${seed.name}-dns-1a2b3c4d.hcp.${location}.azmk8s.io`,
+      azurePortalFQDN: `${seed.name}-dns-1a2b3c4d.portal.hcp.${location}.azmk8s.io`,
+      maxAgentPools: 100,
       agentPoolProfiles,
       windowsProfile: {
         adminUsername: 'azureuser',
@@ -226,6 +289,7 @@ export function seedCluster(world: World, seed: ClusterSeed): Resource {
   if (managed) world.principals.add((cluster.identity as { principalId: string }).principalId);
   put(world, cluster);
 
+  const created = new Date().toISOString();
   pools.forEach((p, i) => {
     const vmssName = p.osType === 'Windows' ? `aks${p.name}` : `aks-${p.name}-${26512345 + i}-vmss`;
     const ids: Record<string, unknown> = {
@@ -246,9 +310,11 @@ export function seedCluster(world: World, seed: ClusterSeed): Resource {
         'aks-managed-resourceNameSuffix': '26512345',
       },
       sku: { name: 'Standard_D2s_v3', tier: 'Standard', capacity: 1 },
+      etag: `"${randomUUID()}"`,
       identity: { type: 'UserAssigned', userAssignedIdentities: ids },
       properties: {
         provisioningState: 'Succeeded',
+        timeCreated: created,
         uniqueId: randomUUID(),
         orchestrationMode: 'Uniform',
         upgradePolicy: { mode: 'Manual' },
@@ -259,6 +325,7 @@ export function seedCluster(world: World, seed: ClusterSeed): Resource {
             adminUsername: 'azureuser',
           },
           storageProfile: { osDisk: { osType: p.osType, createOption: 'FromImage', caching: 'ReadOnly' } },
+          timeCreated: created,
         },
       },
     });
