@@ -5,9 +5,9 @@
  */
 import type { ManagedCluster } from '@azure/arm-containerservice';
 import type { AzureClients } from './azure-clients.js';
-import { azureCall, azureFailure, statusOf } from './azure-errors.js';
+import { azureCall, azureFailure, codeOf, statusOf } from './azure-errors.js';
 import { pollWithHeartbeat } from './azure-poll.js';
-import { ErrorType, fatal } from './errors.js';
+import { ErrorType, fatal, transient } from './errors.js';
 import type { ClusterRef, ConfirmAksGmsaInput, ConfirmAksGmsaResult } from './types.js';
 
 type ClusterCoordinates = Pick<ClusterRef, 'subscriptionId' | 'resourceGroup' | 'name'>;
@@ -80,13 +80,25 @@ export function createAksActivities(clients: AzureClients) {
       };
       const what = `enable Windows gMSA on ${label(cluster)}`;
       try {
+        // The PUT carries the whole cluster as read: with If-Match on the etag read, a change another team made
+        // since is refused (412) instead of overwritten ("Optimistic concurrency" in the AKS docs; eTag and
+        // If-Match in the managedClusters spec). A cluster read without an etag is sent as before.
         const poller = await clients
           .aks(cluster.subscriptionId)
           .managedClusters.beginCreateOrUpdate(cluster.resourceGroup, cluster.name, desired, {
             updateIntervalInMs: clients.pollIntervalMs,
+            ...(current.eTag ? { ifMatch: current.eTag } : {}),
           });
         result = await pollWithHeartbeat(what, poller);
       } catch (e) {
+        if (statusOf(e) === 412) {
+          // Nothing was written: the next attempt reads the cluster again and builds its PUT on the new state.
+          throw transient(
+            `${what}: the cluster changed since it was read (412 ${codeOf(e) ?? 'PreconditionFailed'}); reading it again`,
+            undefined,
+            e instanceof Error ? e : undefined,
+          );
+        }
         // AKS refuses gMSA on a service-principal cluster; say how to convert it rather than how to retry.
         const needsIdentity = statusOf(e) === 400 && /managed identity/i.test(String((e as Error).message));
         throw azureFailure(

@@ -1,7 +1,8 @@
 /**
  * Turns what the Azure SDK throws into the two failure classes of activities/errors.ts: throttling, 5xx,
  * timeouts and resets are transient (with the server's Retry-After); bad input, 401/403, missing resources and
- * conflicts over a name are fatal, with ARM's own code and message kept in the text.
+ * conflicts over a name are fatal, with ARM's own code and message kept in the text. A long-running operation
+ * that ends Failed is classified by the code Azure put in the operation's error (see `lroFailureClass`).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType, fatal, transient } from './errors.js';
@@ -28,6 +29,49 @@ const NETWORK_CODES = new Set([
   'REQUEST_SEND_ERROR',
   'ENOTFOUND',
 ]);
+
+/**
+ * What @azure/core-lro (2.x and 3.x, `processOperationStatus`) throws when an operation's status is Failed: a
+ * plain Error, no status or code, whose text is the only place Azure's `error.code` and `error.message` survive.
+ */
+const LRO_FAILED = /^The long-running operation has failed(?:\. ([A-Za-z0-9_.-]+)\. ([\s\S]*))?$/;
+
+/** Azure's code and message from a failed long-running operation, or undefined for any other error. */
+export function lroError(e: unknown): { code?: string; message?: string } | undefined {
+  if (!(e instanceof Error) || (e as SdkError).statusCode !== undefined) return undefined;
+  const m = LRO_FAILED.exec(e.message);
+  return m ? { code: m[1], message: m[2] } : undefined;
+}
+
+/**
+ * Codes of a Failed operation that say "try again" (Azure Resource Manager docs, "Troubleshoot common Azure
+ * deployment errors"; AKS troubleshooting, "OperationPreempted"): the platform's own fault, or another operation
+ * that took the resource. Anything else is what Azure decided about this request (InvalidParameter, BadRequest,
+ * QuotaExceeded, SkuNotAvailable, LinkedAuthorizationFailed, AuthorizationFailed, PropertyChangeNotAllowed, …):
+ * the same request fails the same way, so it is fatal and its message says what to change.
+ */
+const LRO_TRANSIENT =
+  /^(OperationPreempted|AnotherOperationInProgress|Internal\w*Error|InternalError|RetryableError|ServerTimeout|GatewayTimeout|OperationTimedOut|ServiceUnavailable|TooManyRequests|\w*Throttled)$/i;
+
+/** The failure class of a Failed operation's code; without a code there is nothing to go on, so retry. */
+export function lroFailureClass(code: string | undefined, message = ''): ErrorType {
+  if (!code) return ErrorType.Transient;
+  // Compute reports a quota overrun as OperationNotAllowed; as an operation's end state it is never "busy".
+  if (/quota/i.test(`${code} ${message}`)) return ErrorType.PreconditionFailed;
+  if (LRO_TRANSIENT.test(code)) return ErrorType.Transient;
+  if (/^OperationNotAllowed$/i.test(code) && /in progress|another operation/i.test(message)) return ErrorType.Transient;
+  if (/Authoriz|Forbidden/i.test(code)) return ErrorType.Forbidden;
+  if (/NotFound$/i.test(code)) return ErrorType.NotFound;
+  if (/Conflict/i.test(code)) return ErrorType.Conflict;
+  if (/SkuNotAvailable|NotSupported|Disallowed|OperationNotAllowed/i.test(code)) return ErrorType.PreconditionFailed;
+  return ErrorType.InvalidInput;
+}
+
+/** Details a failure from Azure carries: Azure's own code, for callers and tests that branch on it. */
+export interface AzureFailureDetails {
+  retryAfterMs?: number;
+  azureCode?: string;
+}
 
 export const statusOf = (e: unknown) => (e as SdkError | undefined)?.statusCode;
 export const codeOf = (e: unknown) => (e as SdkError | undefined)?.code;
@@ -58,13 +102,32 @@ export function azureFailure(e: unknown, what: string, hint = ''): ApplicationFa
   const text = `${what}: ${err.code && status ? `${status} ${err.code}: ` : ''}${err.message ?? String(e)}`;
   const withHint = hint ? `${text} — ${hint}` : text;
   if (status === undefined) {
+    const lro = lroError(e);
+    if (lro) {
+      const type = lroFailureClass(lro.code, lro.message);
+      const said = lro.code ? `${lro.code}: ${lro.message ?? ''}` : 'no error code or message from Azure';
+      const message = `${what}: the operation ended Failed: ${said}`;
+      const details: AzureFailureDetails = { azureCode: lro.code };
+      return ApplicationFailure.create({
+        type,
+        message: type === ErrorType.Transient ? message : hint ? `${message} — ${hint}` : message,
+        nonRetryable: type !== ErrorType.Transient,
+        details: [details],
+        cause,
+      });
+    }
     if (err.name === 'AbortError') return transient(`${what}: cancelled`, undefined, cause);
     if (err.name === 'CredentialUnavailableError') return fatal(ErrorType.NotConfigured, withHint, cause);
     if (err.name === 'AuthenticationError') return fatal(ErrorType.Unauthorized, withHint, cause);
-    // No HTTP status: a reset, a timeout, DNS, or a failed long-running operation; all worth another try.
+    // No HTTP status: a reset, a timeout or DNS; all worth another try.
     return transient(NETWORK_CODES.has(err.code ?? '') ? `${what}: network ${err.code}` : text, undefined, cause);
   }
   if (status === 429) return transient(text, retryAfterMs(e), cause);
+  // A failed operation polled through its Location URL comes back as an HTTP error whose code is the operation's
+  // ("Track asynchronous Azure operations"): a code that says "try again" wins over a generic 4xx status.
+  if (status >= 400 && status < 500 && err.code && LRO_TRANSIENT.test(err.code)) {
+    return transient(text, retryAfterMs(e), cause);
+  }
   if (status === 408 || status >= 500) return transient(text, retryAfterMs(e), cause);
   if (status === 401) return fatal(ErrorType.Unauthorized, withHint, cause);
   if (status === 403 && /propagation time/i.test(err.message ?? '')) {
@@ -79,7 +142,9 @@ export function azureFailure(e: unknown, what: string, hint = ''): ApplicationFa
       : fatal(ErrorType.Conflict, withHint, cause);
   }
   if (status === 412) return fatal(ErrorType.PreconditionFailed, withHint, cause);
-  return fatal(ErrorType.InvalidInput, withHint, cause);
+  // Other 4xx: Azure's code says which kind of refusal (a quota, a SKU, a bad parameter).
+  const type = err.code ? lroFailureClass(err.code, err.message) : ErrorType.InvalidInput;
+  return fatal(type === ErrorType.Transient ? ErrorType.InvalidInput : type, withHint, cause);
 }
 
 /** Runs one SDK call, classifying whatever it throws. */

@@ -90,6 +90,26 @@ export function createKeyVaultActivities(clients: AzureClients) {
           `${label(input)} exists in ${mode} mode but ${input.accessMode} was requested; set options.keyVaultAccess to '${mode}' or use another vault (switching a vault's access model can lock out its other users).`,
         );
       }
+      if (/^Failed$/i.test(String(vault.properties.provisioningState ?? ''))) {
+        // A create whose operation ended Failed (an earlier attempt's): the same PUT again, with the vault's
+        // properties as they are, is how ARM resources leave Failed; nothing it holds is replaced.
+        const what = `re-apply ${label(input)} (provisioningState Failed)`;
+        const { provisioningState: _p, vaultUri: _u, ...properties } = vault.properties;
+        const current = vault;
+        vault = await azureCall(what, () =>
+          pollWithHeartbeat(
+            what,
+            clients
+              .keyVault(input.subscriptionId)
+              .vaults.createOrUpdate(
+                input.resourceGroup,
+                input.name,
+                { location: String(current.location), tags: current.tags, properties },
+                { updateIntervalInMs: clients.pollIntervalMs },
+              ),
+          ),
+        );
+      }
     } else {
       const what = `create ${label(input)}`;
       try {
@@ -188,15 +208,24 @@ export function createKeyVaultActivities(clients: AzureClients) {
     if (vault) await azureCall(`delete ${label(input)}`, () => vaults.delete(input.resourceGroup, input.name));
     let purged = false;
     if (input.purge) {
-      purged = await azureCall(`purge deleted ${label(input)}`, async () => {
-        try {
-          await pollWithHeartbeat(`purge ${label(input)}`, vaults.purgeDeleted(input.name, input.location));
-          return true;
-        } catch (e) {
-          if (isNotFound(e)) return false;
+      // Read first: after a lost reply to an earlier purge there is nothing left to purge, and no need to ask.
+      const deleted = await azureCall(`get deleted ${label(input)}`, () =>
+        vaults.getDeleted(input.name, input.location).catch((e: unknown) => {
+          if (isNotFound(e)) return undefined;
           throw e;
-        }
-      });
+        }),
+      );
+      if (deleted) {
+        purged = await azureCall(`purge deleted ${label(input)}`, async () => {
+          try {
+            await pollWithHeartbeat(`purge ${label(input)}`, vaults.purgeDeleted(input.name, input.location));
+            return true;
+          } catch (e) {
+            if (isNotFound(e)) return false;
+            throw e;
+          }
+        });
+      }
     }
     return { deleted: vault !== undefined, purged };
   }

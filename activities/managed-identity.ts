@@ -5,7 +5,13 @@
 import type { Identity } from '@azure/arm-msi';
 import type { AzureClients } from './azure-clients.js';
 import { azureCall, isNotFound } from './azure-errors.js';
-import type { AzureResourceRef, EnsureManagedIdentityInput, ManagedIdentityResult } from './types.js';
+import { detachFromScaleSets } from './key-vault-access.js';
+import type {
+  AzureResourceRef,
+  DeleteManagedIdentityInput,
+  EnsureManagedIdentityInput,
+  ManagedIdentityResult,
+} from './types.js';
 
 const label = (r: AzureResourceRef) => `managed identity ${r.resourceGroup}/${r.name}`;
 
@@ -29,17 +35,29 @@ export function createManagedIdentityActivities(clients: AzureClients) {
     return toResult(created, true);
   }
 
-  /** Rollback: removes the identity; true when there was one to remove. */
-  async function deleteManagedIdentity(input: AzureResourceRef): Promise<{ deleted: boolean }> {
+  /**
+   * Rollback: removes the identity; true when there was one to remove. Azure deletes an identity a scale set still
+   * names and leaves the reference dangling (the scale set's next update then fails), so with `detachFrom` it is
+   * first detached from every scale set of the cluster that has it, whatever the earlier steps recorded.
+   */
+  async function deleteManagedIdentity(
+    input: DeleteManagedIdentityInput,
+  ): Promise<{ deleted: boolean; detachedFrom?: string[] }> {
     const msi = clients.msi(input.subscriptionId).userAssignedIdentities;
-    const exists = await azureCall(`get ${label(input)}`, () =>
-      msi.get(input.resourceGroup, input.name).then(
-        () => true,
-        (e: unknown) => (isNotFound(e) ? false : Promise.reject(e)),
-      ),
+    const found = await azureCall(`get ${label(input)}`, () =>
+      msi.get(input.resourceGroup, input.name).catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e))),
     );
-    if (exists) await azureCall(`delete ${label(input)}`, () => msi.delete(input.resourceGroup, input.name));
-    return { deleted: exists };
+    if (!found) return { deleted: false, ...(input.detachFrom ? { detachedFrom: [] } : {}) };
+    const detachedFrom = input.detachFrom
+      ? await detachFromScaleSets(
+          clients,
+          input.detachFrom.subscriptionId,
+          input.detachFrom.nodeResourceGroup,
+          String(found.id),
+        )
+      : undefined;
+    await azureCall(`delete ${label(input)}`, () => msi.delete(input.resourceGroup, input.name));
+    return { deleted: true, ...(detachedFrom ? { detachedFrom } : {}) };
   }
 
   return { ensureManagedIdentity, deleteManagedIdentity };

@@ -237,6 +237,14 @@ export interface RemoveScaleSetIdentityInput {
   identityId: string;
 }
 
+export interface DeleteManagedIdentityInput extends AzureResourceRef {
+  /**
+   * The cluster's node resource group: the identity is detached from every scale set there that has it before it
+   * is deleted, so no scale set is left naming a deleted identity. Absent: deleted as it is.
+   */
+  detachFrom?: { subscriptionId: string; nodeResourceGroup: string };
+}
+
 export interface DeleteKeyVaultInput extends AzureResourceRef {
   location: string;
   /** Also purge the soft-deleted vault, so its global name is free for a rerun. */
@@ -249,7 +257,7 @@ export interface RemovalActivities {
   removeDomainUser(input: RemoveDomainUserInput): Promise<RemovalResult>;
   removeScaleSetIdentity(input: RemoveScaleSetIdentityInput): Promise<{ scaleSetsUpdated: string[] }>;
   deleteKeyVault(input: DeleteKeyVaultInput): Promise<{ deleted: boolean; purged: boolean }>;
-  deleteManagedIdentity(input: AzureResourceRef): Promise<{ deleted: boolean }>;
+  deleteManagedIdentity(input: DeleteManagedIdentityInput): Promise<{ deleted: boolean; detachedFrom?: string[] }>;
 }
 
 // ---- the whole set ---------------------------------------------------------------------------------------------

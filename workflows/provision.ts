@@ -8,6 +8,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -26,6 +27,9 @@ import {
 } from './definitions.js';
 import { ProgressTracker } from './progress.js';
 import { KDS_MAX_WAIT_MS, retryDelayMs, STEP_POLICIES } from './step-policies.js';
+
+/** Patch id: rollback passes the node resource group to deleteManagedIdentity (histories before it did not). */
+const DETACH_BEFORE_IDENTITY_DELETE = 'rollback-detach-identity-before-delete';
 
 /** Error types the workflow never retries, whatever flag the failure carries. */
 const NON_RETRYABLE_TYPES = new Set<string>(Object.values(ErrorType).filter((t) => t !== ErrorType.Transient));
@@ -365,7 +369,18 @@ async function rollback(
       resourceGroup: azureRg,
       name: r.azure.managedIdentity.name,
     };
-    undo.push([`managed identity ${ref.name}`, () => removal.deleteManagedIdentity(ref)]);
+    const nodeResourceGroup = cluster?.nodeResourceGroup;
+    undo.push([
+      `managed identity ${ref.name}`,
+      () =>
+        removal.deleteManagedIdentity(
+          // Detached from the cluster's scale sets first, even when the grant failed after attaching it (and so
+          // left no removeScaleSetIdentity above): Azure would delete it and leave the scale sets naming it.
+          nodeResourceGroup && patched(DETACH_BEFORE_IDENTITY_DELETE)
+            ? { ...ref, detachFrom: { subscriptionId: r.cluster.subscriptionId, nodeResourceGroup } }
+            : ref,
+        ),
+    ]);
   }
   const state = { status: 'running' as 'running' | 'done' | 'failed', removed: [] as string[], failed: [] as string[] };
   progress.rollback = state;
