@@ -94,15 +94,27 @@ export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 1000): Pr
   });
 }
 
-/** Polls `check` until it returns true; fails with `what` and the log tail when time runs out. */
+/**
+ * Polls `check` until it returns true; fails with `what` and the log tail when time runs out, or at once with the
+ * error `check` threw when `failOn` says that error is final (a process that exited will not come up).
+ */
 export async function waitUntil(
   what: string,
   check: () => Promise<boolean>,
-  { timeoutMs = 60_000, intervalMs = 200, logFile }: { timeoutMs?: number; intervalMs?: number; logFile?: string } = {},
+  {
+    timeoutMs = 60_000,
+    intervalMs = 200,
+    logFile,
+    failOn,
+  }: { timeoutMs?: number; intervalMs?: number; logFile?: string; failOn?: (err: unknown) => boolean } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
+    const ok = await check().catch((err: unknown) => {
+      if (failOn?.(err)) throw err;
+      return false;
+    });
+    if (ok) return;
     await delay(intervalMs);
   }
   throw new Error(

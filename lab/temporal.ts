@@ -4,6 +4,7 @@
  * attributes are registered at start. Skipped when TEMPORAL_ADDRESS points at a server already.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../temporal/search-attributes.js';
 import { labPath, PROJECT_ROOT } from './paths.js';
@@ -30,6 +31,24 @@ export interface TemporalLabOptions {
   headless?: boolean;
 }
 
+/** The dev server process ended before it answered; `portTaken` when its log says a port was in use. */
+export class TemporalExited extends Error {
+  constructor(
+    readonly portTaken: boolean,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const logSize = (file: string) => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
+
 export function temporalLab(o: TemporalLabOptions = {}): LabPart {
   const port = o.port ?? 7233;
   const uiPort = o.uiPort ?? 8233;
@@ -47,8 +66,24 @@ export function temporalLab(o: TemporalLabOptions = {}): LabPart {
       args.push('--db-filename', o.dbFile ?? path.join(dir, 'temporal.sqlite'));
       args.push('--log-level', 'warn', ...SEARCH_ATTRIBUTE_FLAGS);
       if (o.codecEndpoint) args.push('--ui-codec-endpoint', o.codecEndpoint);
+      const logStart = logSize(logFile);
       startDaemon({ name: 'temporal', command: temporalBinary('cli'), args, pidFile, logFile });
-      await waitUntil('temporal dev server', () => portOpen(port), { timeoutMs: 60_000, logFile });
+      // Up means our process is alive and the port answers (not someone else on it). A process that died, e.g. on
+      // a port another process took after it was chosen, fails at once with its log, so a caller can retry.
+      await waitUntil(
+        'temporal dev server',
+        async () => {
+          if (runningPid(pidFile) === undefined) {
+            const log = readFileSync(logFile, 'utf8').slice(logStart);
+            throw new TemporalExited(
+              /address already in use/i.test(log),
+              `temporal: the dev server exited at start\n--- ${logFile} (tail) ---\n${log.split('\n').slice(-30).join('\n')}`,
+            );
+          }
+          return portOpen(port);
+        },
+        { timeoutMs: 60_000, logFile, failOn: (e) => e instanceof TemporalExited },
+      );
       return settings;
     },
     async stop() {

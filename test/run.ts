@@ -13,7 +13,7 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../lab/paths.js';
 import type { LabPart } from '../lab/part.js';
 import { freePort } from '../lab/process.js';
-import { temporalBinary, temporalLab } from '../lab/temporal.js';
+import { TemporalExited, temporalBinary, temporalLab } from '../lab/temporal.js';
 import { integrationLabParts } from './peers.js';
 
 function testFiles(roots: string[]): string[] {
@@ -42,20 +42,28 @@ async function main(): Promise<number> {
       try {
         Object.assign(env, await part.start(env as Record<string, string>));
       } catch (err) {
-        throw new Error(`peer ${part.name} could not start: ${(err as Error).message}`);
+        // What this run started and did not come up is stopped again (by its own pid file), never a reused one.
+        if (!reused) await part.stop().catch(() => undefined);
+        throw new Error(`peer ${part.name} could not start: ${(err as Error).message}`, { cause: err });
       }
       if (!reused) started.push(part);
       console.log(`# peer ${part.name} ${reused ? 'reused' : 'ready'} in ${Date.now() - t0} ms`);
     };
     if (!process.env.TEMPORAL_ADDRESS) {
-      await peer(
-        temporalLab({
-          port: await freePort(),
-          headless: true,
-          dir: path.join(tmp, 'temporal'),
-          dbFile: path.join(tmp, 'temporal.sqlite'),
-        }),
-      );
+      // The dev server is an outside binary that binds the port itself, so a port free when chosen can be taken
+      // before it listens (and it picks more ports of its own): on "address in use" start again on a new port.
+      for (let attempt = 1; ; attempt++) {
+        const dir = path.join(tmp, `temporal-${attempt}`);
+        try {
+          await peer(temporalLab({ port: await freePort(), headless: true, dir, dbFile: path.join(dir, 'db.sqlite') }));
+          break;
+        } catch (err) {
+          const taken =
+            (err as Error).cause instanceof TemporalExited && ((err as Error).cause as TemporalExited).portTaken;
+          if (!taken || attempt === 5) throw err;
+          console.log(`# peer temporal: a port was taken as it started (attempt ${attempt}); trying another`);
+        }
+      }
     }
     env.TEMPORAL_TEST_SERVER_PATH ??= temporalBinary('test-server');
     const needs = (dir: string) =>
@@ -66,9 +74,13 @@ async function main(): Promise<number> {
     for (const { dir, part } of integrationLabParts()) if (needs(dir)) await peer(part);
 
     const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+    // A bound on every test file: a hung test fails its file, named, instead of stalling the run. Node 20's runner
+    // applies --test-timeout to each file as a whole (and each test in it inherits it), so the bound sits well above
+    // the slowest file: the CLI suite, about 2 minutes at TEST_CONCURRENCY=4 on 2 shared cores.
+    const timeoutMs = process.env.TEST_TIMEOUT_MS ?? '600000';
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files],
+      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`, ...files],
       {
         cwd: PROJECT_ROOT,
         env,

@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { buildApp } from '../../api/app.js';
 import { AuthThrottle } from '../../api/auth-throttle.js';
@@ -12,10 +11,11 @@ import { TokenTable } from '../../api/auth.js';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { EncryptionCodec, KeyRing } from '../../temporal/codec.js';
 import { ProvisioningService } from '../../api/provisioning-service.js';
-import { freePort } from '../../lab/process.js';
 import { readTemporalSettings } from '../../temporal/settings.js';
 import { examplePowerShellParams, exampleRequest, uniqueSpec } from '../support/requests.js';
 import { startApiHarness, type ApiHarness } from '../support/api-harness.js';
+import { frontDoor } from '../support/front-door.js';
+import { pollUntil } from '../support/poll.js';
 
 const TOKENS = {
   viewer: 'viewer-token-0123456789',
@@ -53,15 +53,16 @@ async function post(body: unknown, role: keyof typeof TOKENS = 'operator') {
 }
 
 async function waitFor(id: string, ok: (b: Record<string, unknown>) => boolean, what: string) {
-  const deadline = Date.now() + 20_000;
   let body: Record<string, unknown> = {};
-  while (Date.now() < deadline) {
-    const res = await app.inject({ url: `/v1/provisionings/${id}`, headers: as('viewer') });
-    body = res.json();
-    if (res.statusCode === 200 && ok(body)) return body;
-    await delay(150);
-  }
-  assert.fail(`timed out waiting for ${what}: ${JSON.stringify(body).slice(0, 500)}`);
+  return pollUntil(
+    what,
+    async () => {
+      const res = await app.inject({ url: `/v1/provisionings/${id}`, headers: as('viewer') });
+      body = res.json();
+      return res.statusCode === 200 && ok(body) && body;
+    },
+    { intervalMs: 150, last: () => JSON.stringify(body).slice(0, 500) },
+  );
 }
 
 const stepOf = (b: Record<string, unknown>, name: string) =>
@@ -76,14 +77,17 @@ describe('health and docs', () => {
 
   test('GET /readyz is 200 while Temporal answers, 503 when it does not', async () => {
     assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200);
-    const port = await freePort(); // nothing listens there
-    const settings = readTemporalSettings({ TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    // A Temporal address that drops every connection: a port of this test's own, so nothing else can answer there.
+    const door = await frontDoor();
+    const settings = readTemporalSettings({ TEMPORAL_ADDRESS: `127.0.0.1:${door.port}` });
     const connection = Connection.lazy({ address: settings.address });
     const down = await buildApp({ service: new ProvisioningService(new Client({ connection }), settings), tokens });
     const res = await down.inject({ url: '/readyz' });
     assert.equal(res.statusCode, 503);
     assert.match(res.json().detail, /^Temporal: /);
+    assert.ok(door.refused() > 0, 'the readiness check did try Temporal');
     await down.close();
+    await door.close();
   });
 
   test('GET /openapi.json describes every route; /docs serves the UI', async () => {
@@ -277,7 +281,8 @@ describe('validation', () => {
 
 describe('provisionings on the real server', () => {
   test('POST starts the workflow; GET reads its progress until COMPLETED with outputs', async () => {
-    const res = await post(request());
+    const body = request();
+    const res = await post(body);
     assert.equal(res.statusCode, 202);
     const { id, status, links } = res.json();
     assert.equal(status, 'RUNNING');
@@ -288,7 +293,11 @@ describe('provisionings on the real server', () => {
     assert.equal(done.phase, 'completed');
     assert.equal((done.steps as unknown[]).length, 12);
     assert.ok((done.steps as { status: string }[]).every((s) => s.status === 'succeeded'));
-    assert.equal((done.outputs as Record<string, string>).credentialSpecName, 'webapp01');
+    const r = done.outputs as Record<string, string>;
+    assert.equal(r.credentialSpecName, body.gmsa.credentialSpecName, "this request's own spec");
+    assert.equal(r.gmsaDn, `CN=${body.gmsa.name},CN=Managed Service Accounts,DC=contoso,DC=com`);
+    assert.equal(done.credentialSpecName, body.gmsa.credentialSpecName);
+    assert.equal(done.cluster, body.cluster.name);
   });
 
   test('409 while one runs for the same cluster and spec, with the running id; approve lets it finish', async () => {
@@ -327,19 +336,25 @@ describe('provisionings on the real server', () => {
 
   test('GET /v1/provisionings lists newest first and filters by status and cluster', async () => {
     const cluster = uniqueCluster();
-    const a = (await post(request({ options: { requireAdApproval: true } }, cluster))).json().id;
-    const b = (await post(request({ options: { requireAdApproval: true } }, cluster))).json().id;
     const list = async (q: string) => {
-      for (let i = 0; i < 50; i++) {
-        const res = await app.inject({ url: `/v1/provisionings?${q}`, headers: as('viewer') });
-        assert.equal(res.statusCode, 200);
-        const items = res.json().items as { id: string; status: string; cluster: string }[];
-        if (items.length >= 2) return items;
-        await delay(200); // visibility is eventually consistent
-      }
-      assert.fail(`list ${q} never showed both runs`);
+      const res = await app.inject({ url: `/v1/provisionings?${q}`, headers: as('viewer') });
+      assert.equal(res.statusCode, 200);
+      return res.json().items as { id: string; status: string; cluster: string; startedAt: string }[];
     };
-    const items = await list(`cluster=${cluster}&status=RUNNING`);
+    const running = `cluster=${cluster}&status=RUNNING`;
+    // Visibility is eventually consistent: poll for each run, with a deadline. The second starts only once the
+    // first is listed and the clock has moved past its start, so "newest first" has one right answer.
+    const a = (await post(request({ options: { requireAdApproval: true } }, cluster))).json().id as string;
+    const [listedA] = await pollUntil('the first run to be listed', async () => {
+      const items = await list(running);
+      return items.length === 1 && items;
+    });
+    await pollUntil("the clock to pass the first run's start", () => Date.now() > Date.parse(listedA!.startedAt));
+    const b = (await post(request({ options: { requireAdApproval: true } }, cluster))).json().id as string;
+    const items = await pollUntil('both runs to be listed', async () => {
+      const items = await list(running);
+      return items.length >= 2 && items;
+    });
     assert.deepEqual(
       items.map((i) => i.id),
       [b, a],

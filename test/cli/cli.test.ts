@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { buildApp } from '../../api/app.js';
 import { TokenTable } from '../../api/auth.js';
 import { ProvisioningService } from '../../api/provisioning-service.js';
@@ -21,6 +21,8 @@ import { PROJECT_ROOT } from '../../lab/paths.js';
 import { freePort } from '../../lab/process.js';
 import { examplePowerShellParams, exampleRequest, uniqueSpec } from '../support/requests.js';
 import { startApiHarness, type ApiHarness } from '../support/api-harness.js';
+import { frontDoor } from '../support/front-door.js';
+import { pollUntil } from '../support/poll.js';
 import { STEP_NAMES } from '../../workflows/definitions.js';
 
 const TOKENS = {
@@ -118,18 +120,23 @@ async function start(body: unknown): Promise<string> {
 
 /** Polls the API directly (cheaper than a CLI process per poll) until the provisioning matches. */
 async function waitFor(id: string, ok: (b: Record<string, unknown>) => boolean, what: string) {
-  const deadline = Date.now() + 20_000;
   let body: Record<string, unknown> = {};
-  while (Date.now() < deadline) {
-    const res = await fetch(`${apiUrl}/v1/provisionings/${id}`, {
-      headers: { authorization: `Bearer ${TOKENS.viewer}` },
-    });
-    body = (await res.json()) as Record<string, unknown>;
-    if (res.ok && ok(body)) return body;
-    await delay(150);
-  }
-  assert.fail(`timed out waiting for ${what}: ${JSON.stringify(body).slice(0, 500)}`);
+  return pollUntil(
+    what,
+    async () => {
+      const res = await fetch(`${apiUrl}/v1/provisionings/${id}`, {
+        headers: { authorization: `Bearer ${TOKENS.viewer}` },
+      });
+      body = (await res.json()) as Record<string, unknown>;
+      return res.ok && ok(body) && body;
+    },
+    { intervalMs: 150, last: () => JSON.stringify(body).slice(0, 500) },
+  );
 }
+
+/** Waits until what a running CLI printed matches `pattern`. */
+const printed = (run: { output: () => string }, pattern: RegExp, what: string) =>
+  pollUntil(what, () => pattern.test(run.output()), { last: run.output });
 
 const awaitingApproval = (b: Record<string, unknown>) =>
   (b.steps as { name: string; status: string }[]).some((s) => s.name === 'awaitAdApproval' && s.status === 'waiting');
@@ -183,7 +190,8 @@ describe('usage', () => {
 
 describe('start, status and watch', () => {
   test('start a nested request: the id; status shows it; watch (not a terminal) lists every step, exit 0', async () => {
-    const started = await cli(['start', requestFile(request())], { as: 'operator' });
+    const body = request();
+    const started = await cli(['start', requestFile(body)], { as: 'operator' });
     assert.equal(started.code, 0, started.stderr);
     const id = /^started (\S+)$/m.exec(started.stdout)?.[1];
     assert.match(id ?? '', /^gmsa-aks-/);
@@ -203,7 +211,8 @@ describe('start, status and watch', () => {
     assert.match(status.stdout, new RegExp(`^${id}  COMPLETED`));
     assert.match(status.stdout, /^STEP +STATUS +ATTEMPTS +STARTED +TOOK +NOTE$/m);
     for (const step of STEPS) assert.match(status.stdout, new RegExp(`^${step} +succeeded +[01] `, 'm'));
-    assert.match(status.stdout, /credentialSpecName: webapp01/);
+    assert.match(status.stdout, new RegExp(`credentialSpecName: ${body.gmsa.credentialSpecName}$`, 'm'));
+    assert.match(status.stdout, new RegExp(`gmsaDn: CN=${body.gmsa.name},CN=Managed Service Accounts,`));
 
     const asJson = await cli(['status', id!, '--json']);
     const view = JSON.parse(asJson.stdout);
@@ -251,7 +260,7 @@ describe('approve and cancel', () => {
     const watching = spawnCli(['watch', id, '--interval', '0.2']);
     await waitFor(id, awaitingApproval, 'the approval wait');
     // The watch has seen the wait before the approval ends it.
-    for (let i = 0; i < 50 && !/awaitAdApproval +waiting/.test(watching.output()); i++) await delay(100);
+    await printed(watching, /awaitAdApproval +waiting/, 'the watch to show the wait');
 
     const approve = await cli(['approve', id, '--comment', 'key replicated'], { as: 'approver' });
     assert.equal(approve.code, 0, approve.stderr);
@@ -301,8 +310,9 @@ describe('watch on a terminal', () => {
       columns: () => 60,
     });
     await waitFor(id, awaitingApproval, 'the approval wait');
-    const waiting = () => /awaitAdApproval +waiting/.test(stripVTControlCharacters(written));
-    for (let i = 0; i < 50 && !waiting(); i++) await delay(100);
+    await pollUntil('a frame that shows the wait', () =>
+      /awaitAdApproval +waiting/.test(stripVTControlCharacters(written)),
+    );
     await fetch(`${apiUrl}/v1/provisionings/${id}/approve`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKENS.approver}` },
@@ -337,22 +347,25 @@ describe('watch on a terminal', () => {
 describe('watch across an API restart', () => {
   test('keeps following through an outage, says so once, and ends when the provisioning does', async () => {
     const id = await start(request({ options: { requireAdApproval: true } }));
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
+    // The CLI talks to a front door this test owns; behind it the API goes away and a new one comes up.
+    const door = await frontDoor();
     const serve = async () => {
       const api = await buildApp({ service, tokens: TokenTable.parse(TOKEN_SPEC) });
-      await api.listen({ host: '127.0.0.1', port });
+      await api.listen({ host: '127.0.0.1', port: 0 });
+      door.up((api.server.address() as AddressInfo).port);
       return api;
     };
     let api = await serve();
-    const watching = spawnCli(['watch', id, '--interval', '0.1'], { env: { GMSA_API_URL: url } });
-    for (let i = 0; i < 100 && !/awaitAdApproval +waiting/.test(watching.output()); i++) await delay(100);
-    await api.close();
-    for (let i = 0; i < 100 && !/retrying/.test(watching.output()); i++) await delay(100);
-    await delay(500); // several failed polls: the message must still appear once
-    api = await serve();
+    const watching = spawnCli(['watch', id, '--interval', '0.1'], { env: { GMSA_API_URL: door.url } });
     try {
-      const approve = await cli(['approve', id], { as: 'approver', env: { GMSA_API_URL: url } });
+      await printed(watching, /awaitAdApproval +waiting/, 'the watch to show the wait');
+      door.down();
+      await api.close();
+      await printed(watching, /retrying/, 'the watch to report the outage');
+      // Several failed polls, counted at the door: the message must still appear once.
+      await pollUntil('three failed polls', () => door.refused() >= 3);
+      api = await serve();
+      const approve = await cli(['approve', id], { as: 'approver', env: { GMSA_API_URL: door.url } });
       assert.equal(approve.code, 0, approve.stderr);
       const watched = await watching.done;
       assert.equal(watched.code, 0, watched.stdout + watched.stderr);
@@ -360,6 +373,7 @@ describe('watch across an API restart', () => {
       assert.match(watched.stdout, / COMPLETED\n$/);
     } finally {
       await api.close();
+      await door.close();
     }
   });
 });
@@ -367,16 +381,24 @@ describe('watch across an API restart', () => {
 describe('list', () => {
   test('filters by cluster and status, newest first, as a table and as JSON', async () => {
     const cluster = uniqueCluster();
-    const a = await start(request({ options: { requireAdApproval: true } }, cluster));
-    const b = await start(request({ options: { requireAdApproval: true } }, cluster));
-    let items: { id: string; status: string; cluster: string }[] = [];
-    // Visibility is eventually consistent.
-    for (let i = 0; i < 40 && items.length < 2; i++) {
+    const listed = async () => {
       const run = await cli(['list', '--cluster', cluster, '--status', 'running', '--json']);
       assert.equal(run.code, 0, run.stderr);
-      items = JSON.parse(run.stdout).items;
-      if (items.length < 2) await delay(250);
-    }
+      return JSON.parse(run.stdout).items as { id: string; status: string; cluster: string; startedAt: string }[];
+    };
+    // Visibility is eventually consistent: poll, with a deadline. The second run starts only once the first is
+    // listed and the clock has passed its start, so "newest first" has one right answer.
+    const a = await start(request({ options: { requireAdApproval: true } }, cluster));
+    const [first] = await pollUntil('the first run to be listed', async () => {
+      const items = await listed();
+      return items.length === 1 && items;
+    });
+    await pollUntil("the clock to pass the first run's start", () => Date.now() > Date.parse(first!.startedAt));
+    const b = await start(request({ options: { requireAdApproval: true } }, cluster));
+    const items = await pollUntil('both runs to be listed', async () => {
+      const items = await listed();
+      return items.length >= 2 && items;
+    });
     assert.deepEqual(
       items.map((i) => i.id),
       [b, a],

@@ -1,19 +1,28 @@
 /**
  * The whole product against the whole lab: the real worker activities (Samba AD DC, the ARM fake and its vaults,
- * the real kube-apiserver), the API with encrypted payloads, and the README's lab request. It must complete with
- * every step succeeded, a second identical request must change nothing, and no secret (the generated password,
- * the domain-admin password, the Key Vault secret value) may appear in the raw history, a log line or an answer.
+ * the real kube-apiserver), the API with encrypted payloads, and the README's lab request with names of this run's
+ * own (the lab outlives the run: fixed names would find the last run's objects and prove nothing). It must create
+ * every object, each checked in its own system; a second identical request must change nothing; no secret (the
+ * generated password, the domain-admin password, the Key Vault secret value) may appear in the raw history, a log
+ * line or an answer; and what it created is removed again afterwards.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
+import { randomBytes } from 'node:crypto';
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import { parseCcgSecret } from '../../activities/active-directory/secret-value.js';
 import { connectAzure } from '../../activities/azure-connect.js';
+import type { AzureClients } from '../../activities/azure-clients.js';
 import { createSecretReader } from '../../activities/key-vault.js';
+import type { GmsaActivities } from '../../activities/types.js';
+import type { ProvisionRequest } from '../../domain/request.js';
+import { allowedTrustees } from '../../domain/security-descriptor.js';
+import { sidToString } from '../../domain/sid.js';
 import { buildApp } from '../../api/app.js';
 import { TokenTable } from '../../api/auth.js';
 import { ProvisioningService } from '../../api/provisioning-service.js';
@@ -24,6 +33,8 @@ import { createRealActivities } from '../../worker/activities.js';
 import { readAzureConfig } from '../../worker/config/azure.js';
 import { createWorker } from '../../worker/create-worker.js';
 import { createLogger } from '../../worker/logger.js';
+import { adLabFromEnv, connect, readEntry, type AdLab } from '../support/ad-lab.js';
+import { pollUntil } from '../support/poll.js';
 import { devServerEnv, requireEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
 
 const TOKENS = {
@@ -42,8 +53,18 @@ const capture = new Writable({
   },
 });
 
+/** The README's lab request, every name this run's own (within AD's and Azure's limits). */
+const tag = randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
+const request: ProvisionRequest = JSON.parse(readFileSync(`${PROJECT_ROOT}/examples/lab-request.json`, 'utf8'));
+request.gmsa = { name: `e2e${tag}`, standardUser: `gmsa-e2e-${tag}`, credentialSpecName: `e2e-${tag}` };
+request.azure.keyVault = { name: `kv-e2e-${tag}`, secretName: `gmsa-e2e-${tag}` };
+request.azure.managedIdentity = { name: `mi-e2e-${tag}` };
+
 let env: TestWorkflowEnvironment;
 let worker: Worker;
+let activities: GmsaActivities;
+let azure: AzureClients;
+let lab: AdLab;
 let running: Promise<void>;
 let app: Awaited<ReturnType<typeof buildApp>>;
 const answers: string[] = [];
@@ -57,10 +78,13 @@ before(async () => {
     taskQueue: uniqueQueue('e2e'),
   };
   const log = createLogger('info', 'worker', capture);
+  activities = await createRealActivities(process.env, log);
+  azure = connectAzure(readAzureConfig(process.env)!).clients;
+  lab = adLabFromEnv();
   worker = await createWorker({
     connection: env.nativeConnection,
     settings,
-    activities: await createRealActivities(process.env, log),
+    activities,
     keyRing: ring,
     workflowBundle: await workflowBundle(),
   });
@@ -81,7 +105,43 @@ after(async () => {
   await running;
   await app?.close();
   await env?.teardown();
+  if (activities) await removeWhatThisRunCreated();
 });
+
+/** The product's own removal steps, newest first, over this run's names: the lab keeps nothing of this run. */
+async function removeWhatThisRunCreated() {
+  const { cluster, domain, gmsa, azure: a, options } = request;
+  const rg = a.resourceGroup ?? cluster.resourceGroup;
+  const failures: string[] = [];
+  const attempt = async (what: string, fn: () => Promise<unknown>) =>
+    fn().then(
+      () => true,
+      (e: unknown) => (failures.push(`${what}: ${(e as Error).message}`), false),
+    );
+  await attempt('credential spec', () =>
+    activities.removeCredentialSpec({ cluster, specName: gmsa.credentialSpecName, rbac: options.rbac }),
+  );
+  await attempt('gMSA', () => activities.removeGmsa({ domainFqdn: domain.fqdn, name: gmsa.name }));
+  await attempt('domain user', () => activities.removeDomainUser({ domainFqdn: domain.fqdn, user: gmsa.standardUser }));
+  const detached = await attempt('identity on the scale sets', async () => {
+    const identity = await azure.msi(cluster.subscriptionId).userAssignedIdentities.get(rg, a.managedIdentity.name);
+    const { nodeResourceGroup } = await activities.confirmAksGmsa({
+      cluster,
+      domainFqdn: domain.fqdn,
+      dnsServer: domain.dnsServer,
+      enable: false,
+    });
+    await activities.removeScaleSetIdentity({ cluster, nodeResourceGroup, identityId: String(identity.id) });
+  });
+  const ref = { subscriptionId: cluster.subscriptionId, resourceGroup: rg };
+  await attempt('vault', () =>
+    activities.deleteKeyVault({ ...ref, name: a.keyVault.name, location: a.location, purge: true }),
+  );
+  // An identity still attached to a scale set is left in place: deleting it would leave the set referencing nothing.
+  if (detached)
+    await attempt('identity', () => activities.deleteManagedIdentity({ ...ref, name: a.managedIdentity.name }));
+  if (failures.length) throw new Error(`cleaning up this run's objects failed:\n${failures.join('\n')}`);
+}
 
 async function call(method: 'GET' | 'POST', url: string, role: keyof typeof TOKENS, payload?: object) {
   const res = await app.inject({ method, url, headers: as(role), payload });
@@ -89,42 +149,127 @@ async function call(method: 'GET' | 'POST', url: string, role: keyof typeof TOKE
   return res;
 }
 
-type View = { id: string; status: string; phase: string; steps: { name: string; status: string; summary?: string }[] };
+type View = {
+  id: string;
+  status: string;
+  phase: string;
+  steps: { name: string; status: string; summary?: string }[];
+  outputs: Record<string, string>;
+};
 
 async function provision(): Promise<View> {
-  const request = JSON.parse(readFileSync(`${PROJECT_ROOT}/examples/lab-request.json`, 'utf8'));
   const res = await call('POST', '/v1/provisionings', 'operator', request);
   assert.equal(res.statusCode, 202, res.body);
   const { id } = res.json();
-  const deadline = Date.now() + 240_000;
-  for (;;) {
-    const view = (await call('GET', `/v1/provisionings/${id}`, 'viewer')).json() as View;
-    if (view.status !== 'RUNNING') return view;
-    // Approve when asked: the lab key is backdated, so normally there is nothing to wait for.
-    if (view.steps.find((s) => s.name === 'awaitAdApproval')?.status === 'waiting') {
-      await call('POST', `/v1/provisionings/${id}/approve`, 'approver', {});
-    }
-    assert.ok(Date.now() < deadline, `still running: ${view.phase}`);
-    await delay(500);
-  }
+  let view: View | undefined;
+  return pollUntil(
+    'the provisioning to end',
+    async () => {
+      view = (await call('GET', `/v1/provisionings/${id}`, 'viewer')).json() as View;
+      if (view.status !== 'RUNNING') return view;
+      // Approve when asked: the lab key is backdated, so normally there is nothing to wait for.
+      if (view.steps.find((s) => s.name === 'awaitAdApproval')?.status === 'waiting') {
+        await call('POST', `/v1/provisionings/${id}/approve`, 'approver', {});
+      }
+      return undefined;
+    },
+    { timeoutMs: 240_000, intervalMs: 500, last: () => String(view?.phase) },
+  );
 }
 
 let first: View;
 let second: View;
 
 describe('a lab provisioning end to end', () => {
-  test('the README lab request completes with every step succeeded', async () => {
-    first = await provision();
-    const failed = first.steps.filter((s) => s.status !== 'succeeded');
-    assert.equal(first.status, 'COMPLETED', `${first.phase}: ${JSON.stringify(failed)}`);
-    assert.deepEqual(failed, []);
-    assert.match(
-      first.steps.find((s) => s.name === 'verifyChain')!.summary!,
-      /✔ Key Vault secret.*✔ AD bind.*✔ gMSA managed password.*✔ RBAC/,
-    );
-  });
+  test(
+    'the README lab request creates every object, each as the request says, in its own system',
+    { timeout: 300_000 },
+    async () => {
+      first = await provision();
+      const failed = first.steps.filter((s) => s.status !== 'succeeded');
+      assert.equal(first.status, 'COMPLETED', `${first.phase}: ${JSON.stringify(failed)}`);
+      assert.deepEqual(failed, []);
+      const summary = (name: string) => first.steps.find((s) => s.name === name)!.summary!;
+      for (const name of ['ensureManagedIdentity', 'ensureKeyVault', 'ensureDomainUser', 'ensureGmsa'])
+        assert.match(summary(name), /^created /, `${name}: ${summary(name)}`);
+      assert.match(summary('storeUserSecret'), /^stored a new secret/);
+      assert.match(summary('ensureCredentialSpec'), /^wrote spec /);
+      assert.match(summary('verifyChain'), /✔ Key Vault secret.*✔ AD bind.*✔ gMSA managed password.*✔ RBAC/);
 
-  test('a second identical request changes nothing', async () => {
+      const { cluster, domain, gmsa, azure: a } = request;
+      const rg = a.resourceGroup ?? cluster.resourceGroup;
+      const out = first.outputs;
+
+      // Azure: the identity, and a vault whose access policy lets that identity read secrets.
+      const identity = await azure.msi(cluster.subscriptionId).userAssignedIdentities.get(rg, a.managedIdentity.name);
+      assert.equal(identity.id, out.managedIdentityId);
+      assert.equal(identity.principalId, out.hostPrincipalId, 'the hosts read the secret as this identity');
+      const vault = await azure.keyVault(cluster.subscriptionId).vaults.get(rg, a.keyVault.name);
+      assert.equal(vault.id, out.keyVaultId);
+      const policy = vault.properties.accessPolicies?.find((p) => p.objectId === identity.principalId);
+      assert.ok(
+        policy?.permissions.secrets?.some((x) => /^(get|all)$/i.test(x)),
+        'the identity may get secrets',
+      );
+
+      // The secret: the standard user's credential, in the CCG plugin's DOMAIN\user:password form.
+      assert.equal(out.secretUri, `${vault.properties.vaultUri!.replace(/\/$/, '')}/secrets/${a.keyVault.secretName}`);
+      const credential = parseCcgSecret(
+        await createSecretReader(azure).read(vault.properties.vaultUri!, a.keyVault.secretName),
+      );
+      assert.ok(credential, 'the secret is in the CCG form');
+      assert.deepEqual([credential.domain, credential.user], [domain.fqdn, gmsa.standardUser]);
+
+      // AD: the user, enabled and holding the password from the secret; the gMSA, readable by that user only.
+      const user = await readEntry(lab, out.domainUserDn!, ['sAMAccountName', 'objectSid', 'userAccountControl']);
+      assert.equal(user?.sAMAccountName, gmsa.standardUser);
+      assert.equal(Number(user?.userAccountControl) & 0x2, 0, 'the user is enabled');
+      const asUser = await connect(lab, `${credential.user}@${credential.domain}`, credential.password);
+      try {
+        const account = await asUser.read(out.gmsaDn!, [
+          'sAMAccountName',
+          'msDS-GroupMSAMembership',
+          'msDS-ManagedPassword',
+        ]);
+        assert.equal(account?.sAMAccountName, `${gmsa.name}$`);
+        assert.ok(
+          Buffer.isBuffer(account?.['msDS-ManagedPassword']),
+          'the user bound with the secret reads the password',
+        );
+      } finally {
+        await asUser.close();
+      }
+      const account = await readEntry(lab, out.gmsaDn!, ['objectClass', 'msDS-GroupMSAMembership']);
+      assert.ok([account?.objectClass].flat().includes('msDS-GroupManagedServiceAccount'));
+      assert.deepEqual(allowedTrustees(account?.['msDS-GroupMSAMembership'] as Buffer), [
+        sidToString(user?.objectSid as Buffer),
+      ]);
+
+      // Kubernetes: the spec names this gMSA and points the plugin at this identity and secret.
+      const kc = new KubeConfig();
+      kc.loadFromFile(requireEnv('KUBECONFIG', 'the lab cluster'));
+      const spec = (await kc.makeApiClient(CustomObjectsApi).getClusterCustomObject({
+        group: 'windows.k8s.io',
+        version: 'v1',
+        plural: 'gmsacredentialspecs',
+        name: gmsa.credentialSpecName,
+      })) as {
+        credspec: {
+          DomainJoinConfig: { MachineAccountName: string; DnsName: string };
+          ActiveDirectoryConfig: { HostAccountConfig: { PluginInput: string } };
+        };
+      };
+      assert.equal(out.credentialSpecName, gmsa.credentialSpecName);
+      assert.equal(spec.credspec.DomainJoinConfig.MachineAccountName, gmsa.name);
+      assert.equal(spec.credspec.DomainJoinConfig.DnsName, domain.fqdn);
+      assert.equal(
+        spec.credspec.ActiveDirectoryConfig.HostAccountConfig.PluginInput,
+        `ObjectId=${identity.principalId};SecretUri=${out.secretUri}`,
+      );
+    },
+  );
+
+  test('a second identical request changes nothing', { timeout: 300_000 }, async () => {
     assert.ok(first, 'needs the first provisioning');
     second = await provision();
     assert.equal(second.status, 'COMPLETED', second.phase);
@@ -145,11 +290,9 @@ describe('a lab provisioning end to end', () => {
 
   test('no secret in the raw history, the logs or the API answers; the codec endpoint decodes for a viewer only', async () => {
     assert.ok(second, 'needs both provisionings');
-    const azure = readAzureConfig(process.env)!;
-    const secrets = createSecretReader(connectAzure(azure).clients);
-    const secretValue = await secrets.read(
+    const secretValue = await createSecretReader(azure).read(
       await vaultUriOf(first.id),
-      JSON.parse(readFileSync(`${PROJECT_ROOT}/examples/lab-request.json`, 'utf8')).azure.keyVault.secretName,
+      request.azure.keyVault.secretName,
     );
     const password = secretValue.slice(secretValue.indexOf(':', secretValue.indexOf('\\')) + 1);
     const adminPassword = process.env.AD_BIND_PASSWORD!;
@@ -175,7 +318,7 @@ describe('a lab provisioning end to end', () => {
       for (const [what, value] of Object.entries(forbidden)) {
         assert.ok(!text.includes(value) && !bytes.includes(value), `the raw history holds the ${what}`);
       }
-      assert.ok(!bytes.includes('gmsa-webapp01'), 'without the codec even names are unreadable');
+      assert.ok(!bytes.includes(request.gmsa.standardUser), 'without the codec even names are unreadable');
 
       // Through the codec endpoint the same payloads decode, and still hold no secret.
       const body = { payloads: payloads.map((p) => toJson(p)) };
@@ -186,7 +329,7 @@ describe('a lab provisioning end to end', () => {
       const plain = Buffer.concat(
         (decoded.json().payloads as { data: string }[]).map((p) => Buffer.from(p.data, 'base64')),
       ).toString();
-      assert.match(plain, /gmsa-webapp01/, 'decoded payloads are readable');
+      assert.ok(plain.includes(request.gmsa.standardUser), 'decoded payloads are readable');
       for (const [what, value] of Object.entries(forbidden))
         assert.ok(!plain.includes(value), `a payload holds the ${what}`);
     }

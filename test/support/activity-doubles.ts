@@ -1,75 +1,128 @@
 /**
  * Activity doubles for workflow-logic tests and the engine benchmark: zero-latency, deterministic results in the
  * shape of the real ones, each call recorded with its start and end time so tests can prove overlap and order.
+ *
+ * Every result is derived from the activity's own input (the request's cluster, vault, user, gMSA and spec names),
+ * so a test that asserts an output against the request proves the workflow carried that request's values through:
+ * a double that answered with one fixed name would let a workflow that mixed up two requests pass.
  */
+import { createHash } from 'node:crypto';
 import type { GmsaActivities } from '../../activities/types.js';
+import { clusterRoleName, roleBindingName } from '../../domain/credential-spec.js';
 
 type Name = keyof GmsaActivities;
+type Input<N extends Name> = Parameters<GmsaActivities[N]>[0];
+type Output<N extends Name> = Awaited<ReturnType<GmsaActivities[N]>>;
 
 export interface CallRecord {
   name: Name;
   input: unknown;
+  /** What the double returned; undefined when it threw. */
+  output?: unknown;
   startedAt: number;
   endedAt: number;
 }
 
-export const DOUBLE_RESULTS = {
-  confirmAksGmsa: {
-    clusterId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1',
-    nodeResourceGroup: 'MC_rg_aks1_westeurope',
-    enabledByThisRun: true,
-    kubeletIdentity: { objectId: 'kubelet-object-id', clientId: 'kubelet-client-id', resourceId: '/kubelet' },
+/** A stable GUID-shaped id for `text`, so a principal id or object id follows the name it belongs to. */
+export const guidOf = (text: string) => {
+  const h = createHash('sha256').update(text).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+};
+/** A stable relative id (RID) for `text`, above the well-known range. */
+const ridOf = (text: string) => 1100 + (createHash('sha256').update(text).digest().readUInt32BE(0) % 1_000_000);
+
+export const DOUBLE_DOMAIN_SID = 'S-1-5-21-1111111111-2222222222-3333333333';
+const baseDn = (fqdn: string) => `DC=${fqdn.split('.').join(',DC=')}`;
+const clusterId = (c: Input<'confirmAksGmsa'>['cluster']) =>
+  `/subscriptions/${c.subscriptionId}/resourceGroups/${c.resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${c.name}`;
+/** AKS names a cluster's node resource group MC_<group>_<cluster>_<location>; the double's clusters are in westeurope. */
+const nodeResourceGroup = (c: Input<'confirmAksGmsa'>['cluster']) => `MC_${c.resourceGroup}_${c.name}_westeurope`;
+/** One Windows scale set per node pool, named as AKS names them (aks-<pool>-<hash>-vmss). */
+const scaleSets = (c: Input<'confirmAksGmsa'>['cluster']) => c.windowsNodePools.map((p) => `aks-${p}-12345678-vmss`);
+
+export const DOUBLE_KDS_KEY = { keyId: 'kds-key-1', usableAt: '2000-01-01T00:00:00.000Z', created: false };
+
+/** What each double returns for an input: the real activity's result shape, with the input's own names in it. */
+export const DOUBLE_RESULTS: { [N in Name]: (input: Input<N>) => Output<N> } = {
+  confirmAksGmsa: (i) => ({
+    clusterId: clusterId(i.cluster),
+    nodeResourceGroup: nodeResourceGroup(i.cluster),
+    enabledByThisRun: i.enable,
+    kubeletIdentity: {
+      objectId: guidOf(`kubelet-object:${clusterId(i.cluster)}`),
+      clientId: guidOf(`kubelet-client:${clusterId(i.cluster)}`),
+      resourceId: `/subscriptions/${i.cluster.subscriptionId}/resourceGroups/${nodeResourceGroup(i.cluster)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${i.cluster.name}-agentpool`,
+    },
+  }),
+  ensureManagedIdentity: (i) => {
+    const id = `/subscriptions/${i.subscriptionId}/resourceGroups/${i.resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${i.name}`;
+    return { id, principalId: guidOf(`principal:${id}`), clientId: guidOf(`client:${id}`), created: true };
   },
-  ensureManagedIdentity: {
-    id: '/mi/mi-gmsa-01',
-    principalId: 'mi-principal-id',
-    clientId: 'mi-client-id',
+  ensureKeyVault: (i) => ({
+    id: `/subscriptions/${i.subscriptionId}/resourceGroups/${i.resourceGroup}/providers/Microsoft.KeyVault/vaults/${i.name}`,
+    vaultUri: `https://${i.name}.vault.azure.net/`,
     created: true,
-  },
-  ensureKeyVault: { id: '/kv/kv-gmsa-01', vaultUri: 'https://kv-gmsa-01.vault.azure.net/', created: true },
-  storeUserSecret: { secretUri: 'https://kv-gmsa-01.vault.azure.net/secrets/gmsa-webapp01', created: true },
-  getDomainFacts: {
-    dnsName: 'contoso.com',
-    netbiosName: 'CONTOSO',
-    forestRoot: 'contoso.com',
-    domainGuid: '66aa66aa-bb77-cc88-dd99-00ee00ee00ee',
-    domainSid: 'S-1-5-21-1111111111-2222222222-3333333333',
-  },
-  ensureKdsRootKey: { keyId: 'kds-key-1', usableAt: '2000-01-01T00:00:00.000Z', created: false },
-  ensureDomainUser: {
-    dn: 'CN=gmsa-webapp01,CN=Users,DC=contoso,DC=com',
-    sid: 'S-1-5-21-1-2-3-1105',
+  }),
+  storeUserSecret: (i) => ({ secretUri: `${i.vaultUri.replace(/\/+$/, '')}/secrets/${i.secretName}`, created: true }),
+  getDomainFacts: (i) => ({
+    dnsName: i.domainFqdn,
+    netbiosName: i.domainFqdn.split('.')[0]!.toUpperCase().slice(0, 15),
+    forestRoot: i.domainFqdn,
+    domainGuid: guidOf(`domain:${i.domainFqdn}`),
+    domainSid: DOUBLE_DOMAIN_SID,
+  }),
+  ensureKdsRootKey: () => ({ ...DOUBLE_KDS_KEY }),
+  ensureDomainUser: (i) => ({
+    dn: `CN=${i.user},${i.container ?? 'CN=Users'},${baseDn(i.domainFqdn)}`,
+    sid: `${DOUBLE_DOMAIN_SID}-${ridOf(`user:${i.user}`)}`,
     created: true,
     passwordReset: false,
-  },
-  ensureGmsa: {
-    dn: 'CN=webapp01,CN=Managed Service Accounts,DC=contoso,DC=com',
-    sid: 'S-1-5-21-1-2-3-1106',
+  }),
+  ensureGmsa: (i) => ({
+    dn: `CN=${i.name},CN=Managed Service Accounts,${baseDn(i.domainFqdn)}`,
+    sid: `${DOUBLE_DOMAIN_SID}-${ridOf(`gmsa:${i.name}`)}`,
     created: true,
     membershipChanged: false,
-  },
-  grantKeyVaultAccess: {
-    principalId: 'mi-principal-id',
-    scaleSetsUpdated: ['aks-win1-12345678-vmss'],
-    access: 'accessPolicy',
-  },
-  ensureCredentialSpec: {
-    name: 'webapp01',
+  }),
+  grantKeyVaultAccess: (i) => ({
+    principalId: i.hostIdentity === 'managedIdentity' ? i.managedIdentity!.principalId : i.kubeletIdentity!.objectId,
+    scaleSetsUpdated: i.hostIdentity === 'managedIdentity' ? scaleSets(i.cluster) : [],
+    access: i.accessMode === 'rbac' ? 'roleAssignment' : 'accessPolicy',
+  }),
+  ensureCredentialSpec: (i) => ({
+    name: i.specName,
     resourceVersion: '1',
-    clusterRole: 'webapp01-role',
-    roleBinding: { namespace: 'default', name: 'allow-default-svc-account-read-on-webapp01' },
+    clusterRole: clusterRoleName(i.specName),
+    roleBinding: { namespace: i.rbac.namespace, name: roleBindingName(i.specName, i.rbac.serviceAccount) },
     changed: true,
-  },
-  verifyChain: { checks: [{ link: 'secret', ok: true, detail: 'ok' }] },
-  removeCredentialSpec: { removed: ['GMSACredentialSpec/webapp01'], kept: [] },
-  removeGmsa: { removed: true },
-  removeDomainUser: { removed: true },
-  removeScaleSetIdentity: { scaleSetsUpdated: ['aks-win1-12345678-vmss'] },
-  deleteKeyVault: { deleted: true, purged: true },
-  deleteManagedIdentity: { deleted: true },
-} satisfies { [N in Name]: Awaited<ReturnType<GmsaActivities[N]>> };
+  }),
+  verifyChain: (i) => ({
+    checks: [
+      { link: 'Key Vault secret', ok: true, detail: i.secretUri },
+      { link: 'RBAC', ok: true, detail: `${i.rbac.namespace}/${i.rbac.serviceAccount} may use ${i.specName}` },
+    ],
+  }),
+  removeCredentialSpec: (i) => ({
+    removed: [
+      `GMSACredentialSpec/${i.specName}`,
+      `ClusterRole/${clusterRoleName(i.specName)}`,
+      `RoleBinding/${i.rbac.namespace}/${roleBindingName(i.specName, i.rbac.serviceAccount)}`,
+    ],
+    kept: [],
+  }),
+  removeGmsa: (i) => ({ dn: `CN=${i.name},CN=Managed Service Accounts,${baseDn(i.domainFqdn)}`, removed: true }),
+  removeDomainUser: (i) => ({ dn: `CN=${i.user},${i.container ?? 'CN=Users'},${baseDn(i.domainFqdn)}`, removed: true }),
+  removeScaleSetIdentity: (i) => ({ scaleSetsUpdated: scaleSets(i.cluster) }),
+  deleteKeyVault: (i) => ({ deleted: true, purged: i.purge === true }),
+  deleteManagedIdentity: () => ({ deleted: true }),
+};
 
-export type Overrides = Partial<{ [N in Name]: (input: Parameters<GmsaActivities[N]>[0]) => Promise<unknown> }>;
+/** The double's own answer for `name` on `input`: what an override returns when it only adds a wait or a count. */
+export function doubleResult<N extends Name>(name: N, input: Input<N>): Output<N> {
+  return (DOUBLE_RESULTS[name] as (i: Input<N>) => Output<N>)(input);
+}
+
+export type Overrides = Partial<{ [N in Name]: (input: Input<N>) => Promise<unknown> }>;
 
 /** A full activity set; `overrides` replace single steps (slow ones, failing ones). */
 export function activityDoubles(overrides: Overrides = {}): { activities: GmsaActivities; calls: CallRecord[] } {
@@ -78,13 +131,15 @@ export function activityDoubles(overrides: Overrides = {}): { activities: GmsaAc
   for (const name of Object.keys(DOUBLE_RESULTS) as Name[]) {
     const impl =
       (overrides[name] as ((input: unknown) => Promise<unknown>) | undefined) ??
-      (async () => structuredClone(DOUBLE_RESULTS[name]));
+      (async (input: unknown) => doubleResult(name, input as never));
     activities[name] = async (input: unknown) => {
       const startedAt = Date.now();
+      let output: unknown;
       try {
-        return await impl(input);
+        output = await impl(input);
+        return output;
       } finally {
-        calls.push({ name, input, startedAt, endedAt: Date.now() });
+        calls.push({ name, input, output, startedAt, endedAt: Date.now() });
       }
     };
   }

@@ -7,12 +7,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Worker } from '@temporalio/worker';
 import { temporalBinary } from '../../lab/temporal.js';
 import { transient } from '../../activities/errors.js';
 import { approveAdStepSignal, progressQuery } from '../../workflows/definitions.js';
-import { activityDoubles, DOUBLE_RESULTS } from './activity-doubles.js';
+import { activityDoubles, doubleResult } from './activity-doubles.js';
+import { pollUntil } from './poll.js';
 import { exampleRequest } from './requests.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from './temporal.js';
 
@@ -21,9 +21,9 @@ export const FIXTURE = new URL('../fixtures/histories/provision-retry-approval.j
 const env = await devServerEnv();
 let attempts = 0;
 const { activities } = activityDoubles({
-  getDomainFacts: async () => {
+  getDomainFacts: async (input) => {
     if (++attempts === 1) throw transient('LDAP server busy');
-    return DOUBLE_RESULTS.getDomainFacts;
+    return doubleResult('getDomainFacts', input);
   },
   ensureKdsRootKey: async () => ({ keyId: 'k1', usableAt: new Date(Date.now() + 36e6).toISOString(), created: true }),
 });
@@ -41,8 +41,11 @@ const handle = await env.client.workflow.start('provisionGmsa', {
   args: [request],
 });
 await worker.runUntil(async () => {
-  while ((await handle.query(progressQuery)).steps.find((s) => s.name === 'awaitAdApproval')?.status !== 'waiting')
-    await delay(100);
+  await pollUntil(
+    'the approval wait',
+    async () =>
+      (await handle.query(progressQuery)).steps.find((s) => s.name === 'awaitAdApproval')?.status === 'waiting',
+  );
   await handle.signal(approveAdStepSignal, { by: 'recorder' });
   await handle.result();
 });

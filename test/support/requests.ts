@@ -57,3 +57,20 @@ export function examplePowerShellParams(o: { cluster: string; spec: string }): R
 let n = 0;
 /** A spec name no other test uses, so each test gets its own workflow id. */
 export const uniqueSpec = (prefix = 'spec') => `${prefix}-${process.pid}-${n++}`;
+
+let m = 0;
+/**
+ * The example request with every name its own (spec, gMSA, standard user, vault, secret, identity), within each
+ * name's limits: a test that checks an output against its request then proves that request's value got there.
+ */
+export function uniqueRequest(
+  prefix = 'u',
+  overrides: Omit<Parameters<typeof exampleRequest>[0], 'spec'> = {},
+): ProvisionRequest {
+  const tag = `${prefix}${process.pid.toString(36)}${(m++).toString(36)}`.toLowerCase().slice(-11);
+  const r = exampleRequest({ ...overrides, spec: `spec-${tag}` });
+  r.gmsa = { name: `g${tag}`, standardUser: `u-${tag}`, credentialSpecName: `spec-${tag}` };
+  r.azure.keyVault = { name: `kv-${tag}`, secretName: `s-${tag}` };
+  r.azure.managedIdentity = { name: `mi-${tag}` };
+  return r;
+}

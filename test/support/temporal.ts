@@ -2,6 +2,8 @@
  * Temporal for tests: the real dev server the test runner started (TEMPORAL_ADDRESS), or the time-skipping test
  * server (TEMPORAL_TEST_SERVER_PATH). Missing means failing, with the reason: these tests never skip.
  */
+import type { WorkflowHandle } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WORKFLOWS_PATH } from '../../worker/create-worker.js';
@@ -38,3 +40,40 @@ const quietLogger = { trace: noop, debug: noop, info: noop, warn: console.warn, 
 let n = 0;
 /** A task queue of its own per test, so workers of different tests never steal each other's tasks. */
 export const uniqueQueue = (prefix: string) => `${prefix}-${process.pid}-${Date.now()}-${n++}`;
+
+/** One event of a workflow's history, as the server stores it. */
+export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+export async function historyOf(handle: Pick<WorkflowHandle, 'fetchHistory'>): Promise<HistoryEvent[]> {
+  return (await handle.fetchHistory()).events ?? [];
+}
+
+export interface ActivityInHistory {
+  name: string;
+  /** Event id of ActivityTaskScheduled: when the workflow decided to run it. */
+  scheduled: number;
+  /** Event id of its completion, failure, timeout or cancellation; undefined while it runs. */
+  closed?: number;
+  outcome?: 'completed' | 'failed' | 'timedOut' | 'canceled';
+}
+
+/** Every activity the workflow scheduled, in schedule order, with the event ids that order them causally. */
+export function activitiesIn(events: HistoryEvent[]): ActivityInHistory[] {
+  const byScheduled = new Map<number, ActivityInHistory>();
+  for (const e of events) {
+    const id = Number(e.eventId);
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) byScheduled.set(id, { name: String(s.activityType?.name), scheduled: id });
+    const ends = [
+      ['completed', e.activityTaskCompletedEventAttributes],
+      ['failed', e.activityTaskFailedEventAttributes],
+      ['timedOut', e.activityTaskTimedOutEventAttributes],
+      ['canceled', e.activityTaskCanceledEventAttributes],
+    ] as const;
+    for (const [outcome, attrs] of ends) {
+      const a = attrs && byScheduled.get(Number(attrs.scheduledEventId));
+      if (a) Object.assign(a, { closed: id, outcome });
+    }
+  }
+  return [...byScheduled.values()];
+}

@@ -1,6 +1,6 @@
 /** docker-compose.yml cannot run here (no Docker engine); its structure is checked instead. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { PROJECT_ROOT } from '../../lab/paths.js';
@@ -53,9 +53,25 @@ test('the Dockerfile uses a glibc Node 22 image and runs as a non-root user', ()
   assert.match(dockerfile, /npm ci/);
 });
 
-test('the commands the compose file runs exist after a build', () => {
-  // dist/<x>.js comes from <x>.ts by tsc; check the sources exist.
-  for (const f of ['worker/main.ts', 'api/main.ts']) readFileSync(`${PROJECT_ROOT}/${f}`);
+test('the commands the image and the compose file run are files the build writes', () => {
+  // `npm run build` is tsc with this tsconfig: each dist/<x>.js comes from <x>.ts under an included folder.
+  const tsconfig = JSON.parse(readFileSync(`${PROJECT_ROOT}/tsconfig.json`, 'utf8'));
+  const pkg = JSON.parse(readFileSync(`${PROJECT_ROOT}/package.json`, 'utf8'));
+  assert.equal(pkg.scripts.build, 'tsc -p tsconfig.json');
+  assert.equal(tsconfig.compilerOptions.outDir, 'dist');
+  assert.equal(tsconfig.compilerOptions.rootDir, '.');
+  assert.match(dockerfile, /^RUN npm run build/m, 'the image builds dist');
+  const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
+  assert.ok(cmd, 'the Dockerfile has an exec-form CMD');
+  const commands: string[][] = [JSON.parse(cmd), compose.services.worker.command, compose.services.api.command];
+  for (const command of commands) {
+    assert.equal(command[0], 'node', JSON.stringify(command));
+    const out = /^dist\/(.+)\.js$/.exec(command[1] ?? '');
+    assert.ok(out, `${command.join(' ')} runs a file under dist/`);
+    const source = `${out[1]}.ts`;
+    assert.ok(existsSync(`${PROJECT_ROOT}/${source}`), `${source} exists`);
+    assert.ok(tsconfig.include.includes(source.split('/')[0]), `${source} is in a folder tsconfig compiles`);
+  }
 });
 
 test('the lab profile runs npm start in one container, with its state on volumes', () => {

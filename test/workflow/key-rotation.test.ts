@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { dataConverter, KeyRing } from '../../temporal/codec.js';
@@ -12,7 +11,8 @@ import { readTemporalSettings } from '../../temporal/settings.js';
 import { createWorker } from '../../worker/create-worker.js';
 import { approveAdStepSignal, progressQuery } from '../../workflows/definitions.js';
 import { activityDoubles } from '../support/activity-doubles.js';
-import { exampleRequest, uniqueSpec } from '../support/requests.js';
+import { pollUntil } from '../support/poll.js';
+import { uniqueRequest } from '../support/requests.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
@@ -46,7 +46,7 @@ test('a workflow started under key 1 completes and is readable after the move to
     taskQueue: uniqueQueue('rot'),
   };
   const bundle = await workflowBundle();
-  const request = exampleRequest({ spec: uniqueSpec('rot'), options: { requireAdApproval: true } });
+  const request = uniqueRequest('rot', { options: { requireAdApproval: true } });
   const client1 = new Client({ connection: env.connection, dataConverter: dataConverter(ring1) });
   const handle = await client1.workflow.start('provisionGmsa', {
     taskQueue: settings.taskQueue,
@@ -61,10 +61,13 @@ test('a workflow started under key 1 completes and is readable after the move to
     keyRing: ring1,
     workflowBundle: bundle,
   });
-  await before.runUntil(async () => {
-    while ((await handle.query(progressQuery)).steps.find((s) => s.name === 'awaitAdApproval')?.status !== 'waiting')
-      await delay(100);
-  });
+  await before.runUntil(() =>
+    pollUntil(
+      'the approval wait under key 1',
+      async () =>
+        (await handle.query(progressQuery)).steps.find((s) => s.name === 'awaitAdApproval')?.status === 'waiting',
+    ),
+  );
 
   const client2 = new Client({ connection: env.connection, dataConverter: dataConverter(ring2) });
   const moved = client2.workflow.getHandle(handle.workflowId);
@@ -79,7 +82,8 @@ test('a workflow started under key 1 completes and is readable after the move to
     await moved.signal(approveAdStepSignal, { by: 'rotation-test' });
     return moved.result();
   });
-  assert.equal(outputs.credentialSpecName, 'webapp01');
+  assert.equal(outputs.credentialSpecName, request.gmsa.credentialSpecName);
+  assert.equal(outputs.gmsaDn, `CN=${request.gmsa.name},CN=Managed Service Accounts,DC=contoso,DC=com`);
   assert.deepEqual(
     [...keyIds(await moved.fetchHistory())].sort(),
     ['k1', 'k2'],

@@ -12,11 +12,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { fatal, transient } from '../../activities/errors.js';
 import { createActivities } from '../../activities/index.js';
-import type { GmsaActivities } from '../../activities/types.js';
+import type { ActivityName, GmsaActivities } from '../../activities/types.js';
 import { approveAdStepSignal, progressQuery, type Progress, type StepName } from '../../workflows/definitions.js';
-import { activityDoubles, DOUBLE_RESULTS, type CallRecord, type Overrides } from '../support/activity-doubles.js';
-import { exampleRequest, uniqueSpec } from '../support/requests.js';
-import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+import type { ProvisionRequest } from '../../domain/request.js';
+import { activityDoubles, doubleResult, type CallRecord, type Overrides } from '../support/activity-doubles.js';
+import { Barrier, pollUntil } from '../support/poll.js';
+import { uniqueRequest } from '../support/requests.js';
+import { activitiesIn, devServerEnv, historyOf, uniqueQueue, workflowBundle } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -38,7 +40,7 @@ async function withWorker<T>(activities: GmsaActivities, body: (taskQueue: strin
   return worker.runUntil(body(taskQueue));
 }
 
-function start(taskQueue: string, request = exampleRequest({ spec: uniqueSpec() })) {
+function start(taskQueue: string, request: ProvisionRequest = uniqueRequest('wf')) {
   return env.client.workflow.start('provisionGmsa', {
     taskQueue,
     workflowId: `test-${request.gmsa.credentialSpecName}`,
@@ -54,34 +56,40 @@ const call = (calls: CallRecord[], name: StepName) => {
 };
 
 async function waitForProgress(handle: WorkflowHandle, ok: (p: Progress) => boolean, what: string): Promise<Progress> {
-  const deadline = Date.now() + 20_000;
   let last: Progress | undefined;
-  while (Date.now() < deadline) {
-    last = await handle.query(progressQuery);
-    if (ok(last)) return last;
-    await delay(100);
-  }
-  assert.fail(
-    `timed out waiting for ${what}; last progress: ${JSON.stringify(last?.steps.map((s) => [s.name, s.status]))}`,
+  return pollUntil(
+    what,
+    async () => {
+      last = await handle.query(progressQuery);
+      return ok(last) && last;
+    },
+    { last: () => JSON.stringify(last?.steps.map((s) => [s.name, s.status])) },
   );
 }
 
+const output = <T>(calls: CallRecord[], name: StepName) => call(calls, name).output as T;
+
 describe('provisionGmsa', () => {
-  test('happy path: every step succeeds and the outputs name what was created', async () => {
+  test("happy path: every step succeeds and the outputs name what this request's steps created", async () => {
     const { activities, calls } = activityDoubles();
+    const request = uniqueRequest('hp');
     await withWorker(activities, async (q) => {
-      const handle = await start(q);
+      const handle = await start(q, request);
       const outputs = await handle.result();
+      // The doubles echo their input: each value here comes from this request, carried by the workflow.
+      const { subscriptionId: sub, resourceGroup: rg, name: cluster } = request.cluster;
+      const kv = request.azure.keyVault;
+      const mi = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${request.azure.managedIdentity.name}`;
       assert.deepEqual(outputs, {
-        clusterId: DOUBLE_RESULTS.confirmAksGmsa.clusterId,
-        managedIdentityId: DOUBLE_RESULTS.ensureManagedIdentity.id,
-        keyVaultId: DOUBLE_RESULTS.ensureKeyVault.id,
-        secretUri: DOUBLE_RESULTS.storeUserSecret.secretUri,
-        domainUserDn: DOUBLE_RESULTS.ensureDomainUser.dn,
-        gmsaDn: DOUBLE_RESULTS.ensureGmsa.dn,
-        credentialSpecName: DOUBLE_RESULTS.ensureCredentialSpec.name,
-        hostPrincipalId: DOUBLE_RESULTS.grantKeyVaultAccess.principalId,
-        kdsRootKeyId: DOUBLE_RESULTS.ensureKdsRootKey.keyId,
+        clusterId: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.ContainerService/managedClusters/${cluster}`,
+        managedIdentityId: mi,
+        keyVaultId: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.KeyVault/vaults/${kv.name}`,
+        secretUri: `https://${kv.name}.vault.azure.net/secrets/${kv.secretName}`,
+        domainUserDn: `CN=${request.gmsa.standardUser},CN=Users,DC=contoso,DC=com`,
+        gmsaDn: `CN=${request.gmsa.name},CN=Managed Service Accounts,DC=contoso,DC=com`,
+        credentialSpecName: request.gmsa.credentialSpecName,
+        hostPrincipalId: output<{ principalId: string }>(calls, 'ensureManagedIdentity').principalId,
+        kdsRootKeyId: output<{ keyId: string }>(calls, 'ensureKdsRootKey').keyId,
       });
       const progress = await handle.query(progressQuery);
       assert.equal(progress.phase, 'completed');
@@ -93,45 +101,66 @@ describe('provisionGmsa', () => {
       assert.equal(calls.length, 11, 'each activity once');
       // What flows between steps: the user's SID into the gMSA, the identity's principal into the spec.
       assert.deepEqual((call(calls, 'ensureGmsa').input as { allowedPrincipalSids: string[] }).allowedPrincipalSids, [
-        DOUBLE_RESULTS.ensureDomainUser.sid,
+        output<{ sid: string }>(calls, 'ensureDomainUser').sid,
       ]);
       const spec = call(calls, 'ensureCredentialSpec').input as {
+        specName: string;
+        gmsaName: string;
         hostAccount: { principalId: string; secretUri: string };
       };
       assert.deepEqual(spec.hostAccount, {
-        principalId: DOUBLE_RESULTS.ensureManagedIdentity.principalId,
-        secretUri: DOUBLE_RESULTS.storeUserSecret.secretUri,
+        principalId: output<{ principalId: string }>(calls, 'ensureManagedIdentity').principalId,
+        secretUri: output<{ secretUri: string }>(calls, 'storeUserSecret').secretUri,
       });
+      assert.equal(spec.specName, request.gmsa.credentialSpecName);
+      assert.equal(spec.gmsaName, request.gmsa.name);
     });
   });
 
   test('independent steps overlap and dependent ones wait for what they need', async () => {
-    const d = 400;
-    const independent: StepName[] = [
+    const independent: ActivityName[] = [
       'confirmAksGmsa',
       'ensureManagedIdentity',
       'ensureKeyVault',
       'getDomainFacts',
       'ensureKdsRootKey',
     ];
+    // Each of the five waits until all five have started: the run can only finish if they ran at the same time.
+    const barrier = new Barrier(independent.length);
     const overrides: Overrides = {};
     for (const name of independent) {
-      (overrides as Record<string, unknown>)[name] = async () => {
-        await delay(d);
-        return structuredClone(DOUBLE_RESULTS[name as keyof typeof DOUBLE_RESULTS]);
+      (overrides as Record<string, (input: never) => Promise<unknown>>)[name] = async (input: never) => {
+        try {
+          await barrier.arrive(name);
+        } catch (err) {
+          throw fatal('PreconditionFailed', (err as Error).message); // ends the run at once instead of retrying
+        }
+        return doubleResult(name, input);
       };
     }
-    const { activities, calls } = activityDoubles(overrides);
-    await withWorker(activities, async (q) => {
-      await (await start(q)).result();
-    });
-    const first = independent.map((n) => call(calls, n));
-    const latestStart = Math.max(...first.map((c) => c.startedAt));
-    const earliestEnd = Math.min(...first.map((c) => c.endedAt));
-    assert.ok(latestStart < earliestEnd, `all five ran at once: last start ${latestStart} < first end ${earliestEnd}`);
+    const { activities } = activityDoubles(overrides);
+    let history: Awaited<ReturnType<typeof historyOf>> = [];
+    try {
+      await withWorker(activities, async (q) => {
+        const handle = await start(q);
+        await handle.result();
+        history = await historyOf(handle);
+      });
+    } finally {
+      barrier.dispose();
+    }
+    assert.deepEqual([...barrier.names].sort(), [...independent].sort(), 'all five were running at once');
+
+    // Order from the server's history: a dependent step is scheduled only after what it needs completed.
+    const acts = activitiesIn(history);
+    const ev = (name: StepName) => {
+      const a = acts.find((x) => x.name === name);
+      assert.ok(a?.closed && a.outcome === 'completed', `${name} completed`);
+      return a;
+    };
     const after = (later: StepName, ...before: StepName[]) => {
       for (const b of before)
-        assert.ok(call(calls, later).startedAt >= call(calls, b).endedAt, `${later} starts after ${b} ends`);
+        assert.ok(ev(later).scheduled > ev(b).closed!, `${later} is scheduled after ${b} completed`);
     };
     after('storeUserSecret', 'ensureKeyVault');
     after('ensureDomainUser', 'storeUserSecret', 'ensureKdsRootKey');
@@ -167,28 +196,67 @@ describe('provisionGmsa', () => {
       const done = await handle.query(progressQuery);
       assert.equal(done.approval?.by, 'ad-operator');
       assert.equal(step(done, 'awaitAdApproval').summary, 'approved by ad-operator');
-      assert.ok(call(calls, 'ensureDomainUser').startedAt >= Date.parse(done.approval!.at) - 1000);
+      const history = await historyOf(handle);
+      const signaled = history.find((e) => e.workflowExecutionSignaledEventAttributes);
+      const user = activitiesIn(history).find((a) => a.name === 'ensureDomainUser');
+      assert.ok(signaled && user, 'the history holds the signal and the AD step');
+      assert.ok(user.scheduled > Number(signaled.eventId), 'the AD step was scheduled only after the approval');
+      assert.ok(!history.some((e) => e.timerFiredEventAttributes), 'the KDS timer never fired');
     });
   });
 
   test('requireAdApproval waits for the signal even when the key is usable', async () => {
     const { activities, calls } = activityDoubles();
     await withWorker(activities, async (q) => {
-      const handle = await start(q, exampleRequest({ spec: uniqueSpec(), options: { requireAdApproval: true } }));
-      await waitForProgress(handle, (p) => step(p, 'awaitAdApproval').status === 'waiting', 'the approval wait');
-      await delay(300);
+      const handle = await start(q, uniqueRequest('ra', { options: { requireAdApproval: true } }));
+      // Wait until the workflow has done all it can without the signal: every step that does not need the
+      // approval succeeded, nothing runs, no workflow task is pending. From there only an outside event (a signal,
+      // a timer) could move it, so if the AD step is not scheduled now it is not scheduled before the approval.
+      const independentOfApproval: StepName[] = [
+        'confirmAksGmsa',
+        'ensureManagedIdentity',
+        'ensureKeyVault',
+        'storeUserSecret',
+        'getDomainFacts',
+        'ensureKdsRootKey',
+        'grantKeyVaultAccess',
+      ];
+      await waitForProgress(
+        handle,
+        (p) =>
+          step(p, 'awaitAdApproval').status === 'waiting' &&
+          independentOfApproval.every((n) => step(p, n).status === 'succeeded'),
+        'the approval wait with every other possible step done',
+      );
+      const history = await pollUntil('the workflow to be idle', async () => {
+        const [d, h] = [await handle.describe(), await historyOf(handle)];
+        const idle =
+          !d.raw.pendingActivities?.length &&
+          !d.raw.pendingWorkflowTask &&
+          h.at(-1)?.workflowTaskCompletedEventAttributes;
+        return idle ? h : undefined;
+      });
+      assert.deepEqual(
+        activitiesIn(history)
+          .map((a) => a.name)
+          .sort(),
+        [...independentOfApproval].sort(),
+        'only the steps that need no approval were scheduled',
+      );
+      assert.ok(!history.some((e) => e.timerStartedEventAttributes), 'no timer that could end the wait by itself');
       assert.ok(!calls.some((c) => c.name === 'ensureDomainUser'), 'the AD step waits for approval');
       await handle.signal(approveAdStepSignal, { by: 'ops' });
       await handle.result();
+      assert.equal(calls.filter((c) => c.name === 'ensureDomainUser').length, 1, 'the approval let it run');
     });
   });
 
   test('a transient failure is retried and the step then succeeds; progress shows the attempts and the error', async () => {
     let n = 0;
     const { activities, calls } = activityDoubles({
-      getDomainFacts: async () => {
+      getDomainFacts: async (input) => {
         if (++n === 1) throw transient('LDAP server busy');
-        return DOUBLE_RESULTS.getDomainFacts;
+        return doubleResult('getDomainFacts', input);
       },
     });
     await withWorker(activities, async (q) => {
@@ -207,16 +275,25 @@ describe('provisionGmsa', () => {
     let first = 0;
     let second = 0;
     const { activities } = activityDoubles({
-      ensureManagedIdentity: async () => {
+      ensureManagedIdentity: async (input) => {
         if (!first) {
           first = Date.now();
           throw transient('429 Too Many Requests', 2500);
         }
         second = Date.now();
-        return DOUBLE_RESULTS.ensureManagedIdentity;
+        return doubleResult('ensureManagedIdentity', input);
       },
     });
-    await withWorker(activities, async (q) => (await start(q)).result());
+    const history = await withWorker(activities, async (q) => {
+      const handle = await start(q);
+      await handle.result();
+      return historyOf(handle);
+    });
+    // The workflow's own decision, from its history: one retry timer, of exactly the server's 2.5 s.
+    const timers = history.flatMap((e) => (e.timerStartedEventAttributes ? [e.timerStartedEventAttributes] : []));
+    assert.equal(timers.length, 1);
+    const t = timers[0]!.startToFireTimeout!;
+    assert.equal(Number(t.seconds ?? 0) * 1000 + Math.round((t.nanos ?? 0) / 1e6), 2500);
     assert.ok(second - first >= 2500, `retried after ${second - first} ms, not before Retry-After`);
   });
 
@@ -268,9 +345,10 @@ describe('provisionGmsa', () => {
     let cancelled = false;
     const { activities } = activityDoubles({
       getDomainFacts: async () => {
-        // A long LDAP call: heartbeats so it learns of the cancellation.
+        // A long LDAP call: heartbeats so it learns of the cancellation (and gives up after a minute regardless).
         const ctx = Context.current();
-        for (;;) {
+        const deadline = Date.now() + 60_000;
+        while (Date.now() < deadline) {
           ctx.heartbeat();
           try {
             await Promise.race([delay(100), ctx.cancelled]);
@@ -279,6 +357,7 @@ describe('provisionGmsa', () => {
             throw err;
           }
         }
+        throw fatal('PreconditionFailed', 'never told to stop');
       },
     });
     await withWorker(activities, async (q) => {
@@ -307,7 +386,7 @@ describe('provisionGmsa', () => {
       },
     });
     await withWorker(activities, async (q) => {
-      const request = exampleRequest({ spec: uniqueSpec('rb'), options: { rollbackOnFailure: true } });
+      const request = uniqueRequest('rb', { options: { rollbackOnFailure: true } });
       const handle = await start(q, request);
       await assert.rejects(handle.result(), WorkflowFailedError);
       const removals = calls.filter((c) => /^(remove|delete)/.test(c.name));
@@ -323,10 +402,21 @@ describe('provisionGmsa', () => {
         ],
       );
       const input = (name: string) => removals.find((c) => c.name === name)!.input as Record<string, unknown>;
-      assert.equal(input('removeGmsa').name, 'webapp01');
-      assert.equal(input('removeScaleSetIdentity').identityId, DOUBLE_RESULTS.ensureManagedIdentity.id);
-      assert.equal(input('removeScaleSetIdentity').nodeResourceGroup, DOUBLE_RESULTS.confirmAksGmsa.nodeResourceGroup);
+      // Each removal names this request's own objects.
+      assert.equal(input('removeCredentialSpec').specName, request.gmsa.credentialSpecName);
+      assert.equal(input('removeGmsa').name, request.gmsa.name);
+      assert.equal(input('removeDomainUser').user, request.gmsa.standardUser);
+      assert.equal(
+        input('removeScaleSetIdentity').identityId,
+        output<{ id: string }>(calls, 'ensureManagedIdentity').id,
+      );
+      assert.equal(
+        input('removeScaleSetIdentity').nodeResourceGroup,
+        output<{ nodeResourceGroup: string }>(calls, 'confirmAksGmsa').nodeResourceGroup,
+      );
+      assert.equal(input('deleteKeyVault').name, request.azure.keyVault.name);
       assert.equal(input('deleteKeyVault').purge, true, 'purged, so a rerun can take the name again');
+      assert.equal(input('deleteManagedIdentity').name, request.azure.managedIdentity.name);
       const p = await handle.query(progressQuery);
       assert.equal(p.rollback?.status, 'done');
       assert.equal(p.rollback?.removed.length, 6);
@@ -337,16 +427,13 @@ describe('provisionGmsa', () => {
   test('rollback after a cancellation removes only what existed by then, and keeps what was there before', async () => {
     const { activities, calls } = activityDoubles({
       // The vault was there before this run: it must survive the rollback.
-      ensureKeyVault: async () => ({ ...DOUBLE_RESULTS.ensureKeyVault, created: false }),
+      ensureKeyVault: async (input) => ({ ...doubleResult('ensureKeyVault', input), created: false }),
       deleteManagedIdentity: async () => {
         throw fatal('Forbidden', 'the worker may not delete identities');
       },
     });
     await withWorker(activities, async (q) => {
-      const request = exampleRequest({
-        spec: uniqueSpec('rbc'),
-        options: { rollbackOnFailure: true, requireAdApproval: true },
-      });
+      const request = uniqueRequest('rbc', { options: { rollbackOnFailure: true, requireAdApproval: true } });
       const handle = await start(q, request);
       await waitForProgress(
         handle,
@@ -359,31 +446,32 @@ describe('provisionGmsa', () => {
       assert.deepEqual(removals, ['removeScaleSetIdentity', 'deleteManagedIdentity']);
       const p = await handle.query(progressQuery);
       assert.equal(p.rollback?.status, 'failed');
-      assert.deepEqual(p.rollback?.removed, [`identity on ${DOUBLE_RESULTS.grantKeyVaultAccess.scaleSetsUpdated[0]}`]);
-      assert.match(p.rollback!.failed[0]!, /^managed identity mi-gmsa-01: the worker may not delete identities/);
+      const attached = output<{ scaleSetsUpdated: string[] }>(calls, 'grantKeyVaultAccess').scaleSetsUpdated;
+      assert.deepEqual(p.rollback?.removed, [`identity on ${attached[0]}`]);
+      assert.ok(
+        p.rollback!.failed[0]!.startsWith(
+          `managed identity ${request.azure.managedIdentity.name}: the worker may not delete identities`,
+        ),
+        p.rollback!.failed[0],
+      );
     });
   });
 
   test('hostIdentity kubeletIdentity skips the managed identity and uses the kubelet identity', async () => {
-    const { activities, calls } = activityDoubles({
-      grantKeyVaultAccess: async () => ({
-        principalId: 'kubelet-object-id',
-        scaleSetsUpdated: [],
-        access: 'accessPolicy' as const,
-      }),
-    });
+    const { activities, calls } = activityDoubles();
     await withWorker(activities, async (q) => {
-      const handle = await start(
-        q,
-        exampleRequest({ spec: uniqueSpec(), options: { hostIdentity: 'kubeletIdentity' } }),
-      );
+      const handle = await start(q, uniqueRequest('kub', { options: { hostIdentity: 'kubeletIdentity' } }));
       const out = await handle.result();
       assert.equal(out.managedIdentityId, undefined);
       const p = await handle.query(progressQuery);
       assert.equal(step(p, 'ensureManagedIdentity').status, 'skipped');
       assert.ok(!calls.some((c) => c.name === 'ensureManagedIdentity'));
+      const kubelet = output<{ kubeletIdentity: { objectId: string } }>(calls, 'confirmAksGmsa').kubeletIdentity;
+      const grant = call(calls, 'grantKeyVaultAccess').input as { kubeletIdentity?: { objectId: string } };
+      assert.equal(grant.kubeletIdentity?.objectId, kubelet.objectId, 'access is granted to the kubelet identity');
       const spec = call(calls, 'ensureCredentialSpec').input as { hostAccount: { principalId: string } };
-      assert.equal(spec.hostAccount.principalId, 'kubelet-object-id');
+      assert.equal(spec.hostAccount.principalId, kubelet.objectId);
+      assert.equal(out.hostPrincipalId, kubelet.objectId);
     });
   });
 });

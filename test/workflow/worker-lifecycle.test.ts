@@ -6,14 +6,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
+import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PROJECT_ROOT } from '../../lab/paths.js';
 import { KeyRing } from '../../temporal/codec.js';
 import { readTemporalSettings } from '../../temporal/settings.js';
 import { createWorker } from '../../worker/create-worker.js';
 import { progressQuery } from '../../workflows/definitions.js';
-import { activityDoubles, DOUBLE_RESULTS } from '../support/activity-doubles.js';
+import { activityDoubles, doubleResult } from '../support/activity-doubles.js';
+import { deferred, pollUntil, within } from '../support/poll.js';
 import { exampleRequest, uniqueSpec } from '../support/requests.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
 
@@ -66,11 +67,10 @@ describe('worker process', () => {
     const { code, out } = await runWorkerProcess(
       { TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, GMSA_TASK_QUEUE: uniqueQueue('proc') },
       async (pid, output) => {
-        const deadline = Date.now() + 60_000;
-        while (!output().includes('worker started')) {
-          if (Date.now() > deadline) throw new Error('worker did not start');
-          await delay(100);
-        }
+        await pollUntil('the worker to start', () => output().includes('worker started'), {
+          timeoutMs: 60_000,
+          last: output,
+        });
         process.kill(pid, 'SIGTERM');
       },
     );
@@ -82,14 +82,17 @@ describe('worker process', () => {
 test('an activity in flight at shutdown finishes within the grace period; another worker completes the run', async () => {
   const taskQueue = uniqueQueue('grace');
   const settings = { ...readTemporalSettings({ TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS }), taskQueue };
-  let started = false;
+  // The activity holds until the worker is shutting down: it is in flight at shutdown by construction, not by timing.
+  const started = deferred();
+  const release = deferred();
   let finished = false;
   const slow = activityDoubles({
-    getDomainFacts: async () => {
-      started = true;
-      await delay(1500);
+    getDomainFacts: async (input) => {
+      started.resolve();
+      // Like a real activity it stops when told to: a worker that cancelled it at shutdown fails this test.
+      await Promise.race([release.promise, Context.current().cancelled]);
       finished = true;
-      return DOUBLE_RESULTS.getDomainFacts;
+      return doubleResult('getDomainFacts', input);
     },
   });
   const bundle = await workflowBundle();
@@ -106,10 +109,15 @@ test('an activity in flight at shutdown finishes within the grace period; anothe
     workflowId: `grace-${request.gmsa.credentialSpecName}`,
     args: [request],
   });
-  await first.runUntil(async () => {
-    // Shut down only once the activity really runs on this worker.
-    while (!started) await delay(20);
-  });
+  const releasedDuringShutdown = pollUntil('the first worker to begin its shutdown', () =>
+    first.getState() === 'RUNNING' || first.getState() === 'INITIALIZED' ? undefined : first.getState(),
+  ).then((state) => {
+    release.resolve();
+    return state;
+  }, release.reject);
+  // Shut down only once the activity really runs on this worker.
+  await first.runUntil(() => within(started.promise, 'getDomainFacts to start on the first worker'));
+  assert.notEqual(await releasedDuringShutdown, 'STOPPED', 'released while the worker was still shutting down');
   // runUntil shut the first worker down while getDomainFacts was still running: it must have run to its end.
   assert.ok(finished, 'the in-flight activity ran to completion during shutdown');
   const second = await createWorker({

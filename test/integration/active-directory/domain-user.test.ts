@@ -1,11 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { EqualityFilter } from 'ldapts';
 import { createActiveDirectoryActivities } from '../../../activities/active-directory.js';
 import { LdapSession } from '../../../activities/active-directory/ldap-session.js';
 import {
   adLabFromEnv,
   baseDn,
   ccgSecret,
+  connect,
   deleteBySam,
   readEntry,
   replaceAttribute,
@@ -30,6 +32,17 @@ describe('ensureDomainUser / removeDomainUser against the lab DC', () => {
     users.push(user);
     secrets.set(vaultUri, `s-${user}`, value);
     return { domainFqdn: lab.domainFqdn, user, secret: { vaultUri, secretName: `s-${user}` } };
+  };
+  const findUser = async (user: string) => {
+    const s = await connect(lab);
+    try {
+      const found = await s.search(baseDn(lab), new EqualityFilter({ attribute: 'sAMAccountName', value: user }), [
+        'cn',
+      ]);
+      return found[0]?.dn;
+    } finally {
+      await s.close();
+    }
   };
   const canBind = (user: string, password: string) =>
     LdapSession.canBind(lab.config, `${user}@${lab.domainFqdn}`, password);
@@ -164,14 +177,26 @@ describe('ensureDomainUser / removeDomainUser against the lab DC', () => {
     );
   });
 
-  test('a secret the reader cannot find is retried', async () => {
+  // The reader is the product's Key Vault reader over an in-memory vault: its failures are classified as in production.
+  test('a secret the vault does not have fails for good, naming the step that writes it, and creates no user', async () => {
+    const user = uniqueName('gmsa-u-');
+    users.push(user);
     await assert.rejects(
-      ad.ensureDomainUser({
-        domainFqdn: lab.domainFqdn,
-        user: uniqueName('gmsa-u-'),
-        secret: { vaultUri, secretName: 'missing' },
-      }),
-      failureOf('Transient', false, /secret missing/),
+      ad.ensureDomainUser({ domainFqdn: lab.domainFqdn, user, secret: { vaultUri, secretName: `missing-${user}` } }),
+      failureOf('NotFound', true, /read secret missing-\S+ in .*404 SecretNotFound.*storeUserSecret writes it/),
     );
+    assert.equal(await findUser(user), undefined, 'no user without its password');
+  });
+
+  test('a vault that answers 503 is retried, and creates no user', async () => {
+    const user = uniqueName('gmsa-u-');
+    const input = withSecret(user, strongPassword());
+    secrets.failNext(503, 'ServiceUnavailable', 'The service is temporarily unavailable');
+    await assert.rejects(
+      ad.ensureDomainUser(input),
+      failureOf('Transient', false, /503 ServiceUnavailable: The service is temporarily unavailable/),
+    );
+    assert.equal(await findUser(user), undefined, 'no user without its password');
+    assert.equal((await ad.ensureDomainUser(input)).created, true, 'the retry succeeds');
   });
 });
