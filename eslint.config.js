@@ -24,8 +24,8 @@ export default tseslint.config(
               message: 'workflow code only',
             },
             {
-              group: ['../activities/*', '!../activities/types.js', '!../activities/errors.js'],
-              message: 'activity types and error names only',
+              group: ['../activities/*', '../activities/**'],
+              message: 'workflows import the activity contract (contract/), never activities',
             },
           ],
         },

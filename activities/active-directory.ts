@@ -9,7 +9,13 @@ import { ensureDomainUser, removeDomainUser } from './active-directory/domain-us
 import { ensureGmsa, removeGmsa } from './active-directory/gmsa.js';
 import { ensureKdsRootKey } from './active-directory/kds-root-key.js';
 import { withSession } from './active-directory/ldap-session.js';
-import type { RemovalResult, RemoveDomainUserInput, RemoveGmsaInput, StepActivities, SecretReader } from './types.js';
+import type {
+  RemovalResult,
+  RemoveDomainUserInput,
+  RemoveGmsaInput,
+  StepActivities,
+  SecretReader,
+} from '../contract/activities.js';
 
 export type { ActiveDirectoryConfig } from './active-directory/config.js';
 

@@ -2,8 +2,8 @@
  * Assembles the activity set from the parts the worker could configure. A step whose outside system is not
  * configured fails at once, non-retryably, naming what is missing: never a stub that reports success.
  */
-import { notConfigured } from './errors.js';
-import type { GmsaActivities } from './types.js';
+import { notConfigured } from '../contract/errors.js';
+import type { GmsaActivities } from '../contract/activities.js';
 
 const AD = 'Active Directory (AD_URL, AD_BIND_USER, AD_BIND_PASSWORD or AD_BIND_PASSWORD_FILE, AD_CA_FILE)';
 const AZURE = 'Azure (AZURE_SUBSCRIPTION_ID and an Azure credential)';

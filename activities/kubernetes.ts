@@ -34,8 +34,8 @@ import {
   type GmsaCredentialSpecResource,
   type RoleBindingManifest,
 } from '../domain/credential-spec.js';
-import { ErrorType, fatal, transient } from './errors.js';
-import type { ClusterRef, CredentialSpecResult, EnsureCredentialSpecInput } from './types.js';
+import { ErrorType, fatal, transient } from '../contract/errors.js';
+import type { ClusterRef, CredentialSpecResult, EnsureCredentialSpecInput } from '../contract/activities.js';
 
 export interface KubernetesActivityDeps {
   /** The kubeconfig (YAML) for a cluster. Throw an ApplicationFailure to say whether a retry can help. */
@@ -44,7 +44,7 @@ export interface KubernetesActivityDeps {
   context?: string;
 }
 
-import type { RemoveCredentialSpecInput, RemoveCredentialSpecResult } from './types.js';
+import type { RemoveCredentialSpecInput, RemoveCredentialSpecResult } from '../contract/activities.js';
 
 export interface CanUseCredentialSpecInput {
   cluster: ClusterRef;

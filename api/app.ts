@@ -15,8 +15,8 @@ import type { ProvisioningService } from './provisioning-service.js';
 import { codecRoutes } from './routes/codec.js';
 import { healthRoutes } from './routes/health.js';
 import { provisioningRoutes } from './routes/provisionings.js';
-import type { Logger } from '../worker/logger.js';
-import { REDACT_PATHS } from '../worker/logger.js';
+import type { Logger } from '../config/logger.js';
+import { REDACT_PATHS } from '../config/logger.js';
 
 export interface AppDeps {
   service: ProvisioningService;

@@ -3,7 +3,7 @@
  * give the holder a name, recorded e.g. as the approver). Tokens are compared in constant time through their hashes.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ConfigError } from '../worker/config/env.js';
+import { ConfigError } from '../config/env.js';
 
 export const ROLES = ['viewer', 'operator', 'approver'] as const;
 export type Role = (typeof ROLES)[number];

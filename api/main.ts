@@ -5,8 +5,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { dataConverter, readKeyRing } from '../temporal/codec.js';
 import { connectionOptions, readTemporalSettings } from '../temporal/settings.js';
-import { ConfigError, optional } from '../worker/config/env.js';
-import { createLogger } from '../worker/logger.js';
+import { ConfigError, optional } from '../config/env.js';
+import { createLogger } from '../config/logger.js';
 import { buildApp } from './app.js';
 import { TokenTable } from './auth.js';
 import { ProvisioningService } from './provisioning-service.js';

@@ -5,11 +5,11 @@
  *
  *   tsx bench/azure-activities.ts [iterations]
  */
-import { createAksActivities, createKubeconfigSource } from '../activities/aks.js';
-import { connectAzure } from '../activities/azure-connect.js';
-import { createKeyVaultAccessActivities } from '../activities/key-vault-access.js';
-import { createKeyVaultActivities } from '../activities/key-vault.js';
-import { createManagedIdentityActivities } from '../activities/managed-identity.js';
+import { createAksActivities, createKubeconfigSource } from '../activities/azure/aks.js';
+import { connectAzure } from '../activities/azure/connect.js';
+import { createKeyVaultAccessActivities } from '../activities/azure/key-vault-access.js';
+import { createKeyVaultActivities } from '../activities/azure/key-vault.js';
+import { createManagedIdentityActivities } from '../activities/azure/managed-identity.js';
 import { azureAdmin } from '../lab/azure/admin-client.js';
 import { azureLab } from '../lab/azure/index.js';
 import { readAzureConfig } from '../worker/config/azure.js';

@@ -7,7 +7,18 @@
  * credentials from Key Vault as the managed identity.
  */
 import { GUID_PATTERN, RFC1123_LABEL_PATTERN } from './request.js';
-import type { DomainFacts } from '../activities/types.js';
+
+/** The domain as a credential spec names it (read by getDomainFacts). */
+export interface DomainFacts {
+  dnsName: string;
+  netbiosName: string;
+  /** The forest root's DNS name (credspec DnsTreeName). */
+  forestRoot: string;
+  /** The domain's objectGUID as a lowercase string (not the gMSA's). */
+  domainGuid: string;
+  /** The domain SID, S-1-5-21-a-b-c (not the gMSA's). */
+  domainSid: string;
+}
 
 export const CREDSPEC_GROUP = 'windows.k8s.io';
 export const CREDSPEC_VERSION = 'v1';

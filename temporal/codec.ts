@@ -7,7 +7,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import { ConfigError, optional } from '../worker/config/env.js';
+import { ConfigError, optional } from '../config/env.js';
 
 const { Payload: PayloadProto } = proto.temporal.api.common.v1;
 

@@ -3,7 +3,7 @@
  * Cloud). Read from the environment once, with clear errors.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, optional } from '../worker/config/env.js';
+import { ConfigError, optional } from '../config/env.js';
 
 export interface TemporalSettings {
   address: string;

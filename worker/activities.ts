@@ -3,21 +3,21 @@
  * wired only when configured; the rest fail with "not configured: …" (activities/index.ts).
  */
 import { createActiveDirectoryActivities } from '../activities/active-directory.js';
-import { createAksActivities, createKubeconfigSource } from '../activities/aks.js';
-import { connectAzure } from '../activities/azure-connect.js';
-import { notConfigured } from '../activities/errors.js';
+import { createAksActivities, createKubeconfigSource } from '../activities/azure/aks.js';
+import { connectAzure } from '../activities/azure/connect.js';
+import { notConfigured } from '../contract/errors.js';
 import { ACTIVITY_NEEDS, createActivities } from '../activities/index.js';
-import { createKeyVaultAccessActivities } from '../activities/key-vault-access.js';
-import { createKeyVaultActivities, createSecretReader } from '../activities/key-vault.js';
+import { createKeyVaultAccessActivities } from '../activities/azure/key-vault-access.js';
+import { createKeyVaultActivities, createSecretReader } from '../activities/azure/key-vault.js';
 import { createKubernetesActivities, kubeconfigFromFile } from '../activities/kubernetes.js';
-import { createManagedIdentityActivities } from '../activities/managed-identity.js';
-import type { ClusterRef, GmsaActivities, SecretReader } from '../activities/types.js';
+import { createManagedIdentityActivities } from '../activities/azure/managed-identity.js';
+import type { ClusterRef, GmsaActivities, SecretReader } from '../contract/activities.js';
 import { createVerifyChainActivity } from '../activities/verify-chain.js';
 import { readActiveDirectoryConfig } from './config/active-directory.js';
 import { readAzureConfig } from './config/azure.js';
-import { ConfigError } from './config/env.js';
+import { ConfigError } from '../config/env.js';
 import { readKubernetesConfig } from './config/kubernetes.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../config/logger.js';
 
 export async function createRealActivities(env: NodeJS.ProcessEnv, log: Logger): Promise<GmsaActivities> {
   const parts: Partial<GmsaActivities> = {};

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import type { GmsaActivities } from '../activities/types.js';
+import type { GmsaActivities } from '../contract/activities.js';
 import { dataConverter, type KeyRing } from '../temporal/codec.js';
 import { connectionOptions, type TemporalSettings } from '../temporal/settings.js';
 

@@ -6,7 +6,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createRealActivities } from './activities.js';
 import { readWorkerConfig } from './config/index.js';
 import { createWorker } from './create-worker.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../config/logger.js';
 
 async function main(): Promise<void> {
   let config;

@@ -15,8 +15,8 @@ import {
   sleep,
   TimeoutFailure,
 } from '@temporalio/workflow';
-import { ErrorType, type RetryHint } from '../activities/errors.js';
-import type { ActivityName, GmsaActivities, KdsRootKeyResult, RemovalActivities } from '../activities/types.js';
+import { ErrorType, type RetryHint } from '../contract/errors.js';
+import type { ActivityName, GmsaActivities, KdsRootKeyResult, RemovalActivities } from '../contract/activities.js';
 import { scrub } from '../domain/scrub.js';
 import {
   approveAdStepSignal,

@@ -4,7 +4,7 @@
  * while a step is still retrying, and the Temporal UI shows every failed attempt in the history.
  */
 import type { Duration } from '@temporalio/common';
-import type { ActivityName } from '../activities/types.js';
+import type { ActivityName } from '../contract/activities.js';
 
 export interface StepPolicy {
   /** One attempt's limit. */

@@ -1,6 +1,6 @@
 /** What every AD activity needs first: the naming contexts from the rootDSE, and a check that the DC serves the domain the request names. */
 import { AndFilter, EqualityFilter } from 'ldapts';
-import { ErrorType, fatal } from '../errors.js';
+import { ErrorType, fatal } from '../../contract/errors.js';
 import type { LdapSession } from './ldap-session.js';
 import { first } from './ldap-session.js';
 import { dnToDnsName } from './names.js';

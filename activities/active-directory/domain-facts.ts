@@ -1,8 +1,8 @@
 /** getDomainFacts: what the credential spec's DomainJoinConfig needs, all of it the domain's (not the gMSA's). */
 import { guidToString } from '../../domain/guid.js';
 import { sidToString } from '../../domain/sid.js';
-import { ErrorType, fatal } from '../errors.js';
-import type { DomainFacts, GetDomainFactsInput } from '../types.js';
+import { ErrorType, fatal } from '../../contract/errors.js';
+import type { DomainFacts, GetDomainFactsInput } from '../../contract/activities.js';
 import { readCrossRef, readDomainContext, requireDomain } from './domain-context.js';
 import { firstBuffer, type LdapSession } from './ldap-session.js';
 import { dnToDnsName } from './names.js';

@@ -6,8 +6,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Attribute, Change } from 'ldapts';
 import { sidToString } from '../../domain/sid.js';
 import { encodeUnicodePwd } from '../../domain/unicode-pwd.js';
-import { ErrorType, fatal, transient } from '../errors.js';
-import type { DomainUserResult, EnsureDomainUserInput, SecretReader } from '../types.js';
+import { ErrorType, fatal, transient } from '../../contract/errors.js';
+import type { DomainUserResult, EnsureDomainUserInput, SecretReader } from '../../contract/activities.js';
 import type { ActiveDirectoryConfig } from './config.js';
 import { findBySam, readDomainContext, requireDomain } from './domain-context.js';
 import { isAlreadyExists } from './ldap-errors.js';
@@ -21,7 +21,7 @@ const UF_DONT_EXPIRE_PASSWD = 0x10000;
 /** sAMAccountType of a normal user account (as opposed to computers, gMSAs, groups). */
 const SAM_USER_OBJECT = '805306368';
 
-import type { RemovalResult, RemoveDomainUserInput } from '../types.js';
+import type { RemovalResult, RemoveDomainUserInput } from '../../contract/activities.js';
 
 async function readPassword(secrets: SecretReader, input: EnsureDomainUserInput): Promise<string> {
   const where = `secret ${input.secret.secretName} in ${input.secret.vaultUri}`;

@@ -5,8 +5,8 @@
 import { Attribute, Change } from 'ldapts';
 import { addTrustee, gmsaMembershipDescriptor } from '../../domain/security-descriptor.js';
 import { sidFromString, sidToString } from '../../domain/sid.js';
-import { ErrorType, fatal, transient } from '../errors.js';
-import type { EnsureGmsaInput, GmsaResult } from '../types.js';
+import { ErrorType, fatal, transient } from '../../contract/errors.js';
+import type { EnsureGmsaInput, GmsaResult } from '../../contract/activities.js';
 import { findBySam, readDomainContext, requireDomain, type DomainContext } from './domain-context.js';
 import { listRootKeys, pickRootKey, tenHourRule } from './kds-root-key.js';
 import { isAlreadyExists } from './ldap-errors.js';
@@ -23,7 +23,7 @@ const ENCRYPTION_TYPES = '28';
 const UAC_WORKSTATION_TRUST = '4096';
 const GMSA_CLASS = 'msDS-GroupManagedServiceAccount';
 
-import type { RemovalResult, RemoveGmsaInput } from '../types.js';
+import type { RemovalResult, RemoveGmsaInput } from '../../contract/activities.js';
 
 async function managedServiceAccountsDn(session: LdapSession, ctx: DomainContext): Promise<string> {
   const entry = await session.read(`<WKGUID=${MSA_CONTAINER_WKGUID},${ctx.baseDn}>`, ['cn']);

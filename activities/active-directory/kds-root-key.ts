@@ -8,8 +8,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Attribute, EqualityFilter } from 'ldapts';
 import { dateFromFileTime, fileTimeString } from '../../domain/filetime.js';
-import { ErrorType, fatal } from '../errors.js';
-import type { EnsureKdsRootKeyInput, KdsRootKeyResult } from '../types.js';
+import { ErrorType, fatal } from '../../contract/errors.js';
+import type { EnsureKdsRootKeyInput, KdsRootKeyResult } from '../../contract/activities.js';
 import { readDomainContext, type DomainContext } from './domain-context.js';
 import { KDS_DEFAULTS } from './kds-defaults.js';
 import { isAlreadyExists } from './ldap-errors.js';

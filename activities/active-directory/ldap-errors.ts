@@ -18,7 +18,7 @@ import {
   UnavailableError,
   UnwillingToPerformError,
 } from 'ldapts';
-import { ErrorType, fatal, transient } from '../errors.js';
+import { ErrorType, fatal, transient } from '../../contract/errors.js';
 
 const RETRYABLE_SOCKET_CODES = new Set([
   'ECONNREFUSED',

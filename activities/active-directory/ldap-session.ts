@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { ApplicationFailure } from '@temporalio/common';
 import { Client, InvalidCredentialsError, type Entry, type Filter, type SearchOptions } from 'ldapts';
-import { ErrorType, fatal } from '../errors.js';
+import { ErrorType, fatal } from '../../contract/errors.js';
 import type { ActiveDirectoryConfig } from './config.js';
 import { bindFailureReason, isNoSuchObject, toActivityFailure } from './ldap-errors.js';
 

@@ -3,7 +3,7 @@
  * Filter values never need escaping here: filters are built as ldapts Filter objects, whose values go on the wire as
  * raw bytes and are never parsed.
  */
-import { ErrorType, fatal } from '../errors.js';
+import { ErrorType, fatal } from '../../contract/errors.js';
 
 /** RFC 4514 section 2.4. */
 export function escapeDnValue(value: string): string {

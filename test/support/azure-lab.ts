@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import assert from 'node:assert/strict';
-import { connectAzure, type AzureConnection } from '../../activities/azure-connect.js';
-import type { AzureClients } from '../../activities/azure-clients.js';
+import { connectAzure, type AzureConnection } from '../../activities/azure/connect.js';
+import type { AzureClients } from '../../activities/azure/clients.js';
 import { azureAdmin, type OverrideHandle, type OverrideSpec } from '../../lab/azure/admin-client.js';
 import type { FaultRule } from '../../lab/azure/knobs.js';
 import { readAzureConfig } from '../../worker/config/azure.js';

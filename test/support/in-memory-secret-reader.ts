@@ -5,9 +5,9 @@
  * client, so what it throws is classified by the product's code, exactly as in production: a missing secret is
  * Key Vault's 404 SecretNotFound and so a non-retryable NotFound; a queued `failNext` is any other Key Vault answer.
  */
-import type { AzureClients } from '../../activities/azure-clients.js';
-import { createSecretReader } from '../../activities/key-vault.js';
-import type { SecretReader } from '../../activities/types.js';
+import type { AzureClients } from '../../activities/azure/clients.js';
+import { createSecretReader } from '../../activities/azure/key-vault.js';
+import type { SecretReader } from '../../contract/activities.js';
 
 /** What the Azure SDK throws for an HTTP error answer (a RestError): status, service code, message. */
 function restError(statusCode: number, code: string, message: string): Error {

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Worker } from '@temporalio/worker';
 import { temporalBinary } from '../../lab/temporal.js';
-import { transient } from '../../activities/errors.js';
+import { transient } from '../../contract/errors.js';
 import { approveAdStepSignal, progressQuery } from '../../workflows/definitions.js';
 import { activityDoubles, doubleResult } from './activity-doubles.js';
 import { pollUntil } from './poll.js';

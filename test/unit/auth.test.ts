@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { allowed, TokenTable } from '../../api/auth.js';
-import { ConfigError } from '../../worker/config/env.js';
+import { ConfigError } from '../../config/env.js';
 
 test('role:token and role:name:token entries; one token may hold several roles', () => {
   const t = TokenTable.parse('viewer:aaaaaaaaaaaaaaaa, operator:ops:bbbbbbbbbbbbbbbb,approver:ops:bbbbbbbbbbbbbbbb');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { EncryptionCodec, KeyRing, readKeyRing } from '../../temporal/codec.js';
-import { ConfigError } from '../../worker/config/env.js';
+import { ConfigError } from '../../config/env.js';
 
 const secret = { password: 'Zq8!known-secret-value' };
 const payload = () => defaultPayloadConverter.toPayload(secret);

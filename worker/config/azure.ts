@@ -4,8 +4,8 @@
  * variable.
  */
 import { readFileSync } from 'node:fs';
-import type { AzureConnection } from '../../activities/azure-connect.js';
-import { ConfigError, optional, required } from './env.js';
+import type { AzureConnection } from '../../activities/azure/connect.js';
+import { ConfigError, optional, required } from '../../config/env.js';
 
 export type AzureConfig = AzureConnection;
 

@@ -4,7 +4,7 @@
  */
 import { readKeyRing, type KeyRing } from '../../temporal/codec.js';
 import { readTemporalSettings, type TemporalSettings } from '../../temporal/settings.js';
-import { ConfigError, optional } from './env.js';
+import { ConfigError, optional } from '../../config/env.js';
 
 export interface WorkerConfig {
   temporal: TemporalSettings;

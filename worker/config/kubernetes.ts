@@ -8,7 +8,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, optional } from './env.js';
+import { ConfigError, optional } from '../../config/env.js';
 
 export type KubernetesConfig =
   | { source: 'file'; path: string; context?: string }

@@ -7,8 +7,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { createAksActivities, createKubeconfigSource } from '../../../activities/aks.js';
-import type { RetryHint } from '../../../activities/errors.js';
+import { createAksActivities, createKubeconfigSource } from '../../../activities/azure/aks.js';
+import type { RetryHint } from '../../../contract/errors.js';
 import {
   failure,
   labClients,

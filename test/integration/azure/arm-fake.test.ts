@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { pipelineOptions, type AzureClients } from '../../../activities/azure-clients.js';
-import { connectAzure } from '../../../activities/azure-connect.js';
-import { createKeyVaultActivities } from '../../../activities/key-vault.js';
+import { pipelineOptions, type AzureClients } from '../../../activities/azure/clients.js';
+import { connectAzure } from '../../../activities/azure/connect.js';
+import { createKeyVaultActivities } from '../../../activities/azure/key-vault.js';
 import {
   admin,
   azureLabSettings,

@@ -12,8 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { describe, it } from 'node:test';
-import { pipelineOptions } from '../../../activities/azure-clients.js';
-import { connectAzure } from '../../../activities/azure-connect.js';
+import { pipelineOptions } from '../../../activities/azure/clients.js';
+import { connectAzure } from '../../../activities/azure/connect.js';
 import { LAB_LIMITED_CLIENT_ID, LAB_LIMITED_OBJECT_ID, limitedClientSecret } from '../../../lab/azure/world.js';
 import {
   admin,

@@ -8,11 +8,11 @@
 import type { ApplicationFailure } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createAksActivities } from '../../../activities/aks.js';
-import type { AzureClients } from '../../../activities/azure-clients.js';
-import { createKeyVaultAccessActivities } from '../../../activities/key-vault-access.js';
-import { createKeyVaultActivities } from '../../../activities/key-vault.js';
-import { createManagedIdentityActivities } from '../../../activities/managed-identity.js';
+import { createAksActivities } from '../../../activities/azure/aks.js';
+import type { AzureClients } from '../../../activities/azure/clients.js';
+import { createKeyVaultAccessActivities } from '../../../activities/azure/key-vault-access.js';
+import { createKeyVaultActivities } from '../../../activities/azure/key-vault.js';
+import { createManagedIdentityActivities } from '../../../activities/azure/managed-identity.js';
 import type { FaultRule } from '../../../lab/azure/knobs.js';
 import {
   admin,

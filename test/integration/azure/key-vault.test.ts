@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createKeyVaultActivities, createSecretReader } from '../../../activities/key-vault.js';
+import { createKeyVaultActivities, createSecretReader } from '../../../activities/azure/key-vault.js';
 import {
   azureLabSettings,
   failure,

@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createAksActivities } from '../../../activities/aks.js';
-import { azureFailure, lroFailureClass, type AzureFailureDetails } from '../../../activities/azure-errors.js';
-import { createKeyVaultAccessActivities } from '../../../activities/key-vault-access.js';
-import { createKeyVaultActivities } from '../../../activities/key-vault.js';
-import { createManagedIdentityActivities } from '../../../activities/managed-identity.js';
+import { createAksActivities } from '../../../activities/azure/aks.js';
+import { azureFailure, lroFailureClass, type AzureFailureDetails } from '../../../activities/azure/errors.js';
+import { createKeyVaultAccessActivities } from '../../../activities/azure/key-vault-access.js';
+import { createKeyVaultActivities } from '../../../activities/azure/key-vault.js';
+import { createManagedIdentityActivities } from '../../../activities/azure/managed-identity.js';
 import {
   admin,
   azureLabSettings,

@@ -1,7 +1,7 @@
 /** ensureManagedIdentity and deleteManagedIdentity with the real @azure/arm-msi client against the lab ARM fake. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createManagedIdentityActivities } from '../../../activities/managed-identity.js';
+import { createManagedIdentityActivities } from '../../../activities/azure/managed-identity.js';
 import {
   azureLabSettings,
   failure,

@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { KubeConfig } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { createKubernetesActivities, kubeconfigFromFile } from '../../../activities/kubernetes.js';
-import type { EnsureCredentialSpecInput } from '../../../activities/types.js';
+import type { EnsureCredentialSpecInput } from '../../../contract/activities.js';
 
 /** The kubeconfig the test runner exports after starting the lab cluster; its absence is a failure, not a skip. */
 export function kubeconfigPath(name = 'KUBECONFIG'): string {

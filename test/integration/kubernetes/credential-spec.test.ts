@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createKubernetesActivities } from '../../../activities/kubernetes.js';
 import { buildCredentialSpec } from '../../../domain/credential-spec.js';
-import type { CredentialSpecResult } from '../../../activities/types.js';
+import type { CredentialSpecResult } from '../../../contract/activities.js';
 import { activitiesFor, adminConfig, assertFailure, kubeconfigPath, specInput, uniqueSpecName } from './cluster.js';
 
 const SPEC = { group: 'windows.k8s.io', version: 'v1', plural: 'gmsacredentialspecs' } as const;

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { ROLE } from '../../../../activities/azure-vault-access.js';
+import { ROLE } from '../../../../activities/azure/vault-access.js';
 import {
   admin,
   azureLabSettings,
@@ -246,7 +246,7 @@ const cases: Case[] = [
     example: 'VirtualMachineScaleSet_Update_MinimumSet_Gen.json',
     variant: "the product's identity PATCH in place of the example's empty body",
     async arrange() {
-      // What grantKeyVaultAccess sends (activities/key-vault-access.ts): the scale set's identities plus the new
+      // What grantKeyVaultAccess sends (activities/azure/key-vault-access.ts): the scale set's identities plus the new
       // one, each as {}. The example's body is empty, so this body is checked against VirtualMachineScaleSetUpdate.
       const { cluster, params } = await seedScaleSet();
       const kubelet = `/subscriptions/${sub()}/resourceGroups/${cluster.nodeResourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${cluster.name}-agentpool`;
@@ -278,7 +278,7 @@ const cases: Case[] = [
     example: 'ManagedClustersCreate_UpdateWindowsGmsa.json',
     variant: "the product's PUT (the cluster as read, gmsaProfile set, If-Match on its eTag)",
     async arrange() {
-      // What enableGmsa sends (activities/aks.ts): the whole cluster as read with windowsProfile.gmsaProfile set,
+      // What enableGmsa sends (activities/azure/aks.ts): the whole cluster as read with windowsProfile.gmsaProfile set,
       // conditional on the eTag read (the if-match parameter of ManagedClusters_CreateOrUpdate).
       const params = await clusterParams();
       const current = await labClients().aks(sub()).managedClusters.get(LAB_RG, params.resourceName);

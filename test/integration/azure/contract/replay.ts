@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { createAzureCredential } from '../../../../activities/azure-connect.js';
+import { createAzureCredential } from '../../../../activities/azure/connect.js';
 import { azureLabSettings, labConnection } from '../../../support/azure-lab.js';
 import { loadJson, missingReadOnly, refFile, SPECS_ROOT, validate, type Schema } from './swagger.js';
 

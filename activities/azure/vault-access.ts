@@ -5,9 +5,9 @@
  */
 import type { Vault } from '@azure/arm-keyvault';
 import { createHash } from 'node:crypto';
-import type { AzureClients } from './azure-clients.js';
-import { azureCall, azureFailure, codeOf } from './azure-errors.js';
-import type { AzureResourceRef } from './types.js';
+import type { AzureClients } from './clients.js';
+import { azureCall, azureFailure, codeOf } from './errors.js';
+import type { AzureResourceRef } from '../../contract/activities.js';
 
 export const ROLE = {
   /** Read secret contents: what the node plugin needs. */

@@ -4,11 +4,11 @@
  * Windows pools, and hand out the cluster's kubeconfig to the Kubernetes activities.
  */
 import type { ManagedCluster } from '@azure/arm-containerservice';
-import type { AzureClients } from './azure-clients.js';
-import { azureCall, azureFailure, codeOf, statusOf } from './azure-errors.js';
-import { pollWithHeartbeat } from './azure-poll.js';
-import { ErrorType, fatal, transient } from './errors.js';
-import type { ClusterRef, ConfirmAksGmsaInput, ConfirmAksGmsaResult } from './types.js';
+import type { AzureClients } from './clients.js';
+import { azureCall, azureFailure, codeOf, statusOf } from './errors.js';
+import { pollWithHeartbeat } from './poll.js';
+import { ErrorType, fatal, transient } from '../../contract/errors.js';
+import type { ClusterRef, ConfirmAksGmsaInput, ConfirmAksGmsaResult } from '../../contract/activities.js';
 
 type ClusterCoordinates = Pick<ClusterRef, 'subscriptionId' | 'resourceGroup' | 'name'>;
 

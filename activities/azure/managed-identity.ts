@@ -3,15 +3,15 @@
  * first, create only when missing. Its principalId is what the node plugin's PluginInput ObjectId names.
  */
 import type { Identity } from '@azure/arm-msi';
-import type { AzureClients } from './azure-clients.js';
-import { azureCall, isNotFound } from './azure-errors.js';
+import type { AzureClients } from './clients.js';
+import { azureCall, isNotFound } from './errors.js';
 import { detachFromScaleSets } from './key-vault-access.js';
 import type {
   AzureResourceRef,
   DeleteManagedIdentityInput,
   EnsureManagedIdentityInput,
   ManagedIdentityResult,
-} from './types.js';
+} from '../../contract/activities.js';
 
 const label = (r: AzureResourceRef) => `managed identity ${r.resourceGroup}/${r.name}`;
 

@@ -5,17 +5,17 @@
  * or the "Key Vault Secrets User" role on an RBAC vault.
  */
 import type { VirtualMachineScaleSet, VirtualMachineScaleSetIdentity } from '@azure/arm-compute';
-import type { AzureClients } from './azure-clients.js';
-import { azureCall } from './azure-errors.js';
-import { pollWithHeartbeat } from './azure-poll.js';
-import { ensureAccessPolicy, ensureRoleAssignment, ROLE } from './azure-vault-access.js';
-import { ErrorType, fatal } from './errors.js';
+import type { AzureClients } from './clients.js';
+import { azureCall } from './errors.js';
+import { pollWithHeartbeat } from './poll.js';
+import { ensureAccessPolicy, ensureRoleAssignment, ROLE } from './vault-access.js';
+import { ErrorType, fatal } from '../../contract/errors.js';
 import type {
   ClusterRef,
   GrantKeyVaultAccessInput,
   GrantKeyVaultAccessResult,
   RemoveScaleSetIdentityInput,
-} from './types.js';
+} from '../../contract/activities.js';
 
 const POOL_TAG = 'aks-managed-poolName';
 

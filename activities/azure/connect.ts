@@ -5,7 +5,7 @@
  */
 import type { TokenCredential } from '@azure/core-auth';
 import { ClientSecretCredential, DefaultAzureCredential } from '@azure/identity';
-import { createAzureClients, pipelineOptions, type AzureClients } from './azure-clients.js';
+import { createAzureClients, pipelineOptions, type AzureClients } from './clients.js';
 
 export type AzureCredentialSettings =
   | { kind: 'default'; tenantId?: string }

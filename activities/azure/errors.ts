@@ -1,11 +1,11 @@
 /**
- * Turns what the Azure SDK throws into the two failure classes of activities/errors.ts: throttling, 5xx,
+ * Turns what the Azure SDK throws into the two failure classes of contract/errors.ts: throttling, 5xx,
  * timeouts and resets are transient (with the server's Retry-After); bad input, 401/403, missing resources and
  * conflicts over a name are fatal, with ARM's own code and message kept in the text. A long-running operation
  * that ends Failed is classified by the code Azure put in the operation's error (see `lroFailureClass`).
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType, fatal, transient } from './errors.js';
+import { ErrorType, fatal, transient } from '../../contract/errors.js';
 
 interface SdkError {
   name?: string;

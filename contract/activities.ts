@@ -5,6 +5,7 @@
  *
  * Nothing here carries a secret: passwords move only between Key Vault and AD inside an activity.
  */
+import type { DomainFacts } from '../domain/credential-spec.js';
 import type { ClusterRef } from '../domain/request.js';
 
 export type { ClusterRef };
@@ -99,16 +100,8 @@ export interface GrantKeyVaultAccessResult {
 
 // ---- Active Directory ------------------------------------------------------------------------------------------
 
-export interface DomainFacts {
-  dnsName: string;
-  netbiosName: string;
-  /** The forest root's DNS name (credspec DnsTreeName). */
-  forestRoot: string;
-  /** The domain's objectGUID as a lowercase string (not the gMSA's). */
-  domainGuid: string;
-  /** The domain SID, S-1-5-21-a-b-c (not the gMSA's). */
-  domainSid: string;
-}
+// What a credential spec names of the domain: defined with the spec builder in domain/.
+export type { DomainFacts } from '../domain/credential-spec.js';
 
 export interface GetDomainFactsInput {
   domainFqdn: string;

@@ -5,12 +5,12 @@
  */
 import type { Vault } from '@azure/arm-keyvault';
 import { parseKeyVaultSecretIdentifier, type KeyVaultSecret } from '@azure/keyvault-secrets';
-import type { AzureClients } from './azure-clients.js';
-import { azureCall, azureFailure, codeOf, isNotFound, statusOf } from './azure-errors.js';
-import { pollWithHeartbeat } from './azure-poll.js';
-import { formatHostSecret, generatePassword, parseHostSecret } from './azure-secret-format.js';
-import { ensureAccessPolicy, ensureRoleAssignment, ROLE } from './azure-vault-access.js';
-import { ErrorType, fatal } from './errors.js';
+import type { AzureClients } from './clients.js';
+import { azureCall, azureFailure, codeOf, isNotFound, statusOf } from './errors.js';
+import { pollWithHeartbeat } from './poll.js';
+import { formatHostSecret, generatePassword, parseHostSecret } from './secret-format.js';
+import { ensureAccessPolicy, ensureRoleAssignment, ROLE } from './vault-access.js';
+import { ErrorType, fatal } from '../../contract/errors.js';
 import type {
   AzureResourceRef,
   DeleteKeyVaultInput,
@@ -19,7 +19,7 @@ import type {
   SecretReader,
   StoreUserSecretInput,
   UserSecretResult,
-} from './types.js';
+} from '../../contract/activities.js';
 
 /** What the worker needs on the data plane to write and later read the gMSA user's secret. */
 const WORKER_SECRET_PERMISSIONS = ['get', 'list', 'set', 'delete', 'recover'];
