@@ -21,8 +21,8 @@ import { temporalLab } from '../lab/temporal.js';
 import { dataConverter, KeyRing } from '../temporal/codec.js';
 import { readTemporalSettings } from '../temporal/settings.js';
 import { createWorker } from '../worker/create-worker.js';
-import { activityDoubles } from '../test/support/activity-doubles.js';
-import { exampleRequest } from '../test/support/requests.js';
+import { activityDoubles } from '../lab/activity-doubles.js';
+import { exampleRequest } from '../lab/example-request.js';
 
 const RUNS = Number(process.env.RUNS ?? 20);
 const TOKEN = 'bench-operator-token-000000';

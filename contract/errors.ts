@@ -1,10 +1,11 @@
 /**
- * The two failure classes every activity speaks. The workflow retries anything that is not marked non-retryable
- * (throttling, 5xx, timeouts, resets, LDAP busy); a non-retryable failure ends the step at once with its message.
+ * The two failure classes every activity speaks. The server retries anything that is not marked non-retryable
+ * (throttling, 5xx, timeouts, resets, LDAP busy) by the step's retry policy; a non-retryable failure, or one of the
+ * types below other than Transient, ends the step at once with its message.
  */
 import { ApplicationFailure } from '@temporalio/common';
 
-/** Failure types; the workflow treats these as final even when thrown without the non-retryable flag. */
+/** Failure types; all but Transient are final even when thrown without the non-retryable flag (nonRetryableErrorTypes). */
 export const ErrorType = {
   NotConfigured: 'NotConfigured',
   InvalidInput: 'InvalidInput',
@@ -22,18 +23,27 @@ export function fatal(type: Exclude<ErrorType, 'Transient'>, message: string, ca
   return ApplicationFailure.create({ type, message, nonRetryable: true, cause });
 }
 
-/** Details a retryable failure carries to the workflow's retry loop. */
+/** Details a retryable failure carries: runs started before the server kept the retries read the delay here. */
 export interface RetryHint {
   retryAfterMs?: number;
 }
 
 /**
- * A failure worth retrying; `retryAfterMs` honours a server's Retry-After. It travels in the failure's details:
- * the SDK does not hand `nextRetryDelay` back to workflow code.
+ * A failure worth retrying. `retryAfterMs` honours a server's Retry-After: as `nextRetryDelay` the Temporal server
+ * waits exactly that long before the next attempt (instead of the step's backoff); the same value also travels in
+ * the failure's details for workflow code that ran its own retry loop (workflows/legacy/).
  */
 export function transient(message: string, retryAfterMs?: number, cause?: Error): ApplicationFailure {
   const hint: RetryHint = { retryAfterMs };
-  return ApplicationFailure.create({ type: ErrorType.Transient, message, nonRetryable: false, details: [hint], cause });
+  return ApplicationFailure.create({
+    type: ErrorType.Transient,
+    message,
+    nonRetryable: false,
+    details: [hint],
+    cause,
+    // Not for 0: the server takes a zero nextRetryDelay as "no retry" (RETRY_STATE_TIMEOUT), not "retry now".
+    ...(retryAfterMs !== undefined && retryAfterMs > 0 ? { nextRetryDelay: retryAfterMs } : {}),
+  });
 }
 
 /** What an activity without a real implementation does: refuse, never report success. */

@@ -52,14 +52,20 @@ export interface StepError {
   at: string;
 }
 
-export interface StepProgress {
-  name: StepName;
+export interface StepProgress<N extends string = StepName> {
+  name: N;
+  /** `running` from the first attempt to the last: the server keeps the retries (the API tells them apart). */
   status: StepStatus;
+  /**
+   * The workflow counts 1 once the activity is scheduled; the server runs the attempts, so the API fills the
+   * current attempt from the pending activity of `describe()` (joined by activityId = step name).
+   */
   attempts: number;
   startedAt?: string;
   endedAt?: string;
-  /** While waiting: when the next attempt (or the end of the KDS wait) is due. */
+  /** While waiting: when the KDS wait ends; the API fills the next attempt of a retrying step (pending activity). */
   waitUntil?: string;
+  /** The final failure (the activity failure's cause, scrubbed, `retryable: false`); the API fills a retry's. */
   lastError?: StepError;
   /** One line of what the step did or is doing, e.g. "created vault kv-gmsa-01". */
   summary?: string;
@@ -79,13 +85,13 @@ export interface RollbackProgress {
   failed: string[];
 }
 
-export interface Progress {
+export interface Progress<N extends string = StepName, O = ProvisionOutputs> {
   /** One line: what the workflow is doing now. */
   phase: string;
-  steps: StepProgress[];
+  steps: StepProgress<N>[];
   approval?: Approval;
   rollback?: RollbackProgress;
-  outputs?: ProvisionOutputs;
+  outputs?: O;
   error?: string;
 }
 

@@ -10,26 +10,30 @@ import type {
   StepError,
   StepName,
   StepProgress,
+  StepStatus,
 } from './definitions.js';
 import { STEP_NAMES } from './definitions.js';
 
 const now = () => new Date().toISOString();
 
-export class ProgressTracker {
-  private readonly steps = new Map<StepName, StepProgress>(
-    STEP_NAMES.map((name) => [name, { name, status: 'pending', attempts: 0 }]),
-  );
+/** Progress of a workflow whose steps are named `N` (the provisioning's by default; a day-2 workflow's its own). */
+export class ProgressTracker<N extends string = StepName, O = ProvisionOutputs> {
+  private readonly steps: Map<N, StepProgress<N>>;
   approval?: Approval;
   rollback?: RollbackProgress;
-  outputs?: ProvisionOutputs;
+  outputs?: O;
   error?: string;
   private finished?: 'completed' | 'failed' | 'cancelled';
 
-  step(name: StepName): StepProgress {
+  constructor(names: readonly N[] = STEP_NAMES as readonly string[] as readonly N[]) {
+    this.steps = new Map(names.map((name) => [name, { name, status: 'pending', attempts: 0 }]));
+  }
+
+  step(name: N): StepProgress<N> {
     return this.steps.get(name)!;
   }
 
-  attemptStarted(name: StepName, attempt: number, summary: string): void {
+  attemptStarted(name: N, attempt: number, summary: string): void {
     const s = this.step(name);
     s.status = 'running';
     s.attempts = attempt;
@@ -38,7 +42,7 @@ export class ProgressTracker {
     s.summary = summary;
   }
 
-  succeeded(name: StepName, summary?: string): void {
+  succeeded(name: N, summary?: string): void {
     const s = this.step(name);
     s.status = 'succeeded';
     s.startedAt ??= now();
@@ -48,14 +52,14 @@ export class ProgressTracker {
   }
 
   /** A failed attempt that will be retried at `retryAt`. */
-  retrying(name: StepName, error: StepError, retryAt: string): void {
+  retrying(name: N, error: StepError, retryAt: string): void {
     const s = this.step(name);
     s.status = 'waiting';
     s.lastError = error;
     s.waitUntil = retryAt;
   }
 
-  waiting(name: StepName, until: string | undefined, summary: string): void {
+  waiting(name: N, until: string | undefined, summary: string): void {
     const s = this.step(name);
     s.status = 'waiting';
     s.startedAt ??= now();
@@ -63,7 +67,7 @@ export class ProgressTracker {
     s.summary = summary;
   }
 
-  failed(name: StepName, error: StepError): void {
+  failed(name: N, error: StepError): void {
     const s = this.step(name);
     s.status = 'failed';
     s.lastError = error;
@@ -71,7 +75,7 @@ export class ProgressTracker {
     s.waitUntil = undefined;
   }
 
-  skipped(name: StepName, why: string): void {
+  skipped(name: N, why: string): void {
     const s = this.step(name);
     s.status = 'skipped';
     s.summary = why;
@@ -103,13 +107,13 @@ export class ProgressTracker {
     return active
       .map((s) =>
         s.status === 'running'
-          ? `${s.name} (attempt ${s.attempts})`
+          ? `${s.name}${s.attempts > 1 ? ` (attempt ${s.attempts})` : ''}`
           : `${s.name} waiting${s.waitUntil ? ` until ${s.waitUntil}` : ''}`,
       )
       .join(', ');
   }
 
-  snapshot(): Progress {
+  snapshot(): Progress<N, O> {
     return {
       phase: this.phase(),
       steps: [...this.steps.values()].map((s) => ({ ...s })),
@@ -126,7 +130,7 @@ export class ProgressTracker {
 
   /** Markdown for the Temporal UI's "current details" panel. */
   details(): string {
-    const icon: Record<StepProgress['status'], string> = {
+    const icon: Record<StepStatus, string> = {
       pending: '·',
       running: '▶',
       waiting: '⏸',

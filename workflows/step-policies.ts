@@ -1,10 +1,10 @@
 /**
- * Timeouts and retries per step, in one table. The workflow runs the retry loop itself (each attempt is one
- * activity execution with a single try) so `progress` can show attempts, the last error and the next attempt
- * while a step is still retrying, and the Temporal UI shows every failed attempt in the history.
+ * Timeouts and retry policies, named by the kind of step; each step in steps.ts says which one it takes. The
+ * server runs the retries (one activity per step, the policy below as its retry options), so a policy is not part
+ * of the workflow's commands: editing a value here changes the next attempt of a run in flight, never its replay
+ * (test/workflow/replay-policy.test.ts proves it on a history recorded mid-retry).
  */
 import type { Duration } from '@temporalio/common';
-import type { ActivityName } from '../contract/activities.js';
 
 export interface StepPolicy {
   /** One attempt's limit. */
@@ -17,7 +17,8 @@ export interface StepPolicy {
   maxIntervalMs: number;
 }
 
-const quick: StepPolicy = {
+/** LDAP, Kubernetes and plain ARM calls: seconds each. */
+export const quick: StepPolicy = {
   startToClose: '1 minute',
   maxAttempts: 8,
   initialIntervalMs: 1_000,
@@ -25,8 +26,8 @@ const quick: StepPolicy = {
   maxIntervalMs: 60_000,
 };
 
-// Azure long-running operations: enabling gMSA on a cluster takes 5-10 minutes, a VMSS update a few.
-const azureLongRunning: StepPolicy = {
+/** Azure long-running operations: enabling gMSA on a cluster takes 5-10 minutes, a VMSS update a few. */
+export const azureLongRunning: StepPolicy = {
   startToClose: '30 minutes',
   heartbeat: '1 minute',
   maxAttempts: 6,
@@ -35,24 +36,21 @@ const azureLongRunning: StepPolicy = {
   maxIntervalMs: 5 * 60_000,
 };
 
-export const STEP_POLICIES: Record<ActivityName, StepPolicy> = {
-  confirmAksGmsa: azureLongRunning,
-  ensureManagedIdentity: quick,
-  ensureKeyVault: { ...azureLongRunning, startToClose: '10 minutes' },
-  storeUserSecret: quick,
-  getDomainFacts: quick,
-  ensureKdsRootKey: quick,
-  ensureDomainUser: quick,
-  ensureGmsa: quick,
-  grantKeyVaultAccess: azureLongRunning,
-  ensureCredentialSpec: quick,
-  verifyChain: { ...quick, maxAttempts: 5 },
-};
+/** Creating a vault is a long-running operation of a few minutes at most. */
+export const keyVault: StepPolicy = { ...azureLongRunning, startToClose: '10 minutes' };
 
-/** Delay before attempt `attempt + 1`: exponential, capped. */
-export function retryDelayMs(policy: StepPolicy, attempt: number): number {
-  return Math.min(policy.initialIntervalMs * policy.backoff ** (attempt - 1), policy.maxIntervalMs);
-}
+/** The end-to-end check: a broken link rarely heals by retrying, a propagating role assignment does. */
+export const verification: StepPolicy = { ...quick, maxAttempts: 5 };
+
+/** Every removal of a rollback. */
+export const removal: StepPolicy = {
+  startToClose: '10 minutes',
+  heartbeat: '1 minute',
+  maxAttempts: 5,
+  initialIntervalMs: 2_000,
+  backoff: 2,
+  maxIntervalMs: 60_000,
+};
 
 /** The longest the KDS wait lasts: a root key is usable on every DC 10 hours after its use-start time. */
 export const KDS_MAX_WAIT_MS = 10 * 60 * 60 * 1000;

@@ -15,7 +15,7 @@ import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { parseCcgSecret } from '../../activities/active-directory/secret-value.js';
+import { parseCcgSecret } from '../../domain/ccg-secret.js';
 import { connectAzure } from '../../activities/azure/connect.js';
 import type { AzureClients } from '../../activities/azure/clients.js';
 import { createSecretReader } from '../../activities/azure/key-vault.js';
@@ -312,6 +312,13 @@ describe('a lab provisioning end to end', () => {
       assert.ok(payloads.length > 20, 'the history holds payloads');
       for (const p of payloads) {
         const encoding = Buffer.from(p.metadata?.encoding ?? []).toString();
+        // patched() markers: the SDK's core writes the patch id itself, past the data converter; it is the one
+        // plain payload, and its content is checked below (a patch id, nothing of the request).
+        if (/\/markerRecordedEventAttributes\/details\/patch-data\//.test(p.path)) {
+          const data = JSON.parse(Buffer.from(p.data ?? []).toString()) as { id?: unknown; deprecated?: unknown };
+          assert.deepEqual(Object.keys(data).sort(), ['deprecated', 'id'], `${p.path} holds only a patch id`);
+          continue;
+        }
         assert.equal(encoding, ENCODING, `every payload is encrypted: ${p.path} is ${encoding}`);
       }
       const bytes = Buffer.concat(payloads.map((p) => Buffer.from(p.data ?? [])));

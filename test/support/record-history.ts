@@ -1,65 +1,181 @@
 /**
- * Records the committed replay fixture: one provisioning on a real dev server with activity doubles, covering a
- * retried step, the KDS wait ended by the approval signal, and every other step. Rerun only on purpose, when a
- * workflow change is meant to be incompatible (and old runs are handled, e.g. with patched()).
+ * Records the committed replay fixtures of today's provisioning (the step graph, patch `step-graph-server-retries`)
+ * on a real dev server with activity doubles: a happy path; retries (a step failing transiently twice, then
+ * succeeding); the approval (requireAdApproval and the signal); a failure with rollback; and a run caught mid-retry
+ * (still running, a step on its 2nd attempt). Rerun only on purpose, together with a patch for the change that
+ * makes a new recording necessary; the runs in the old fixtures must still replay.
  *
+ * provision-retry-approval.json is not recorded here: it is the retry loop's history from before the patch
+ * (workflows/legacy/), and today's code cannot produce it again.
+ *
+ *   npx tsx test/support/record-history.ts            a throwaway dev server of its own
  *   TEMPORAL_ADDRESS=127.0.0.1:7233 npx tsx test/support/record-history.ts
  */
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Context } from '@temporalio/activity';
+import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
-import { temporalBinary } from '../../lab/temporal.js';
-import { transient } from '../../contract/errors.js';
+import { fatal, transient } from '../../contract/errors.js';
+import { freePort } from '../../lab/process.js';
+import { temporalLab } from '../../lab/temporal.js';
+import type { ProvisionRequest } from '../../domain/request.js';
 import { approveAdStepSignal, progressQuery } from '../../workflows/definitions.js';
-import { activityDoubles, doubleResult } from './activity-doubles.js';
-import { pollUntil } from './poll.js';
+import { activityDoubles, doubleResult, type Overrides } from '../../lab/activity-doubles.js';
+import { deferred, pollUntil, within } from './poll.js';
 import { exampleRequest } from './requests.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from './temporal.js';
 
-export const FIXTURE = new URL('../fixtures/histories/provision-retry-approval.json', import.meta.url);
+export const HISTORIES = new URL('../fixtures/histories/', import.meta.url);
 
-const env = await devServerEnv();
-let attempts = 0;
-const { activities } = activityDoubles({
-  getDomainFacts: async (input) => {
-    if (++attempts === 1) throw transient('LDAP server busy');
-    return doubleResult('getDomainFacts', input);
-  },
-  ensureKdsRootKey: async () => ({ keyId: 'k1', usableAt: new Date(Date.now() + 36e6).toISOString(), created: true }),
-});
-const taskQueue = uniqueQueue('record');
-const worker = await Worker.create({
-  connection: env.nativeConnection,
-  taskQueue,
-  workflowBundle: await workflowBundle(),
-  activities,
-});
-const request = exampleRequest({ spec: 'replay-fixture' });
-const handle = await env.client.workflow.start('provisionGmsa', {
-  taskQueue,
-  workflowId: `record-${Date.now()}`,
-  args: [request],
-});
-await worker.runUntil(async () => {
-  await pollUntil(
-    'the approval wait',
-    async () =>
-      (await handle.query(progressQuery)).steps.find((s) => s.name === 'awaitAdApproval')?.status === 'waiting',
-  );
-  await handle.signal(approveAdStepSignal, { by: 'recorder' });
-  await handle.result();
-});
-// The CLI's JSON is the format the Temporal UI exports and Worker.runReplayHistory reads.
-const json = execFileSync(temporalBinary('cli'), [
-  'workflow',
-  'show',
-  '--address',
-  process.env.TEMPORAL_ADDRESS!,
-  '--workflow-id',
-  handle.workflowId,
-  '--output',
-  'json',
-]);
-writeFileSync(FIXTURE, json);
-console.log(`wrote ${FIXTURE.pathname}`);
-await env.teardown();
+/** The fixtures this script writes, by file name. */
+export const RECORDED = {
+  happy: 'provision-v2-happy.json',
+  retries: 'provision-v2-retries.json',
+  approval: 'provision-v2-approval.json',
+  rollback: 'provision-v2-rollback.json',
+  midRetry: 'provision-v2-mid-retry.json',
+} as const;
+/** What the server said of the retrying step when the mid-retry history was taken (not part of the history). */
+export const MID_RETRY_PENDING = 'provision-v2-mid-retry.pending.json';
+
+async function main(): Promise<void> {
+  let stop: (() => Promise<void>) | undefined;
+  let dir: string | undefined;
+  if (!process.env.TEMPORAL_ADDRESS) {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'aks-gmsa-record-'));
+    const temporal = temporalLab({ port: await freePort(), headless: true, dir, dbFile: path.join(dir, 'db.sqlite') });
+    Object.assign(process.env, await temporal.start());
+    stop = () => temporal.stop();
+  }
+  const env = await devServerEnv();
+  const write = async (file: string, handle: WorkflowHandle) => {
+    writeFileSync(new URL(file, HISTORIES), `${historyToJSON(await handle.fetchHistory())}\n`);
+    console.log(`wrote ${file}`);
+  };
+  /** One provisioning on a worker of its own; `body` drives it and returns once the history is complete. */
+  const record = async (
+    file: string,
+    overrides: Overrides,
+    options: Partial<ProvisionRequest['options']>,
+    body: (handle: WorkflowHandle) => Promise<void>,
+    { writeWhenDone = true } = {},
+  ) => {
+    const taskQueue = uniqueQueue('record');
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: activityDoubles(overrides).activities,
+    });
+    const request = exampleRequest({ spec: file.replace(/\.json$/, ''), options });
+    const handle = await env.client.workflow.start('provisionGmsa', {
+      taskQueue,
+      workflowId: `record-${request.gmsa.credentialSpecName}-${Date.now()}`,
+      args: [request],
+    });
+    await worker.runUntil(() => body(handle));
+    if (writeWhenDone) await write(file, handle);
+  };
+  const completes = async (h: WorkflowHandle) => {
+    await h.result();
+  };
+
+  try {
+    await record(RECORDED.happy, {}, {}, completes);
+
+    await record(
+      RECORDED.retries,
+      {
+        getDomainFacts: async (input) => {
+          if (Context.current().info.attempt <= 2) throw transient('LDAP server busy');
+          return doubleResult('getDomainFacts', input);
+        },
+      },
+      {},
+      completes,
+    );
+
+    await record(RECORDED.approval, {}, { requireAdApproval: true }, async (h) => {
+      await pollUntil(
+        'the approval wait',
+        async () =>
+          (await h.query(progressQuery)).steps.find((s) => s.name === 'awaitAdApproval')?.status === 'waiting',
+      );
+      await h.signal(approveAdStepSignal, { by: 'recorder' });
+      await h.result();
+    });
+
+    await record(
+      RECORDED.rollback,
+      {
+        verifyChain: async () => {
+          throw fatal('PreconditionFailed', 'chain broken at "RBAC"');
+        },
+      },
+      { rollbackOnFailure: true },
+      async (h) => {
+        await h.result().catch(() => undefined);
+      },
+    );
+
+    // Mid-retry: attempt 1 failed, attempt 2 is held running while the history is taken; then the run is ended.
+    const second = deferred();
+    const release = deferred();
+    try {
+      await record(
+        RECORDED.midRetry,
+        {
+          getDomainFacts: async (input) => {
+            if (Context.current().info.attempt === 1) throw transient('LDAP server busy');
+            second.resolve();
+            await within(release.promise, 'the recorder to take the history', 60_000);
+            return doubleResult('getDomainFacts', input);
+          },
+        },
+        {},
+        async (h) => {
+          await within(second.promise, 'attempt 2 of getDomainFacts');
+          // Idle apart from the held attempt: every step that does not need getDomainFacts has finished.
+          const pending = await pollUntil('only getDomainFacts pending, no workflow task', async () => {
+            const d = await h.describe();
+            const acts = d.raw.pendingActivities ?? [];
+            return acts.length === 1 && acts[0]!.activityId === 'getDomainFacts' && !d.raw.pendingWorkflowTask
+              ? acts[0]
+              : undefined;
+          });
+          writeFileSync(
+            new URL(MID_RETRY_PENDING, HISTORIES),
+            `${JSON.stringify(
+              {
+                activityId: pending.activityId,
+                state: pending.state,
+                attempt: pending.attempt,
+                maximumAttempts: pending.maximumAttempts,
+                lastFailure: pending.lastFailure?.message,
+              },
+              null,
+              2,
+            )}\n`,
+          );
+          await write(RECORDED.midRetry, h);
+          release.resolve();
+          await h.terminate('recorded mid-retry');
+        },
+        { writeWhenDone: false },
+      );
+    } finally {
+      release.resolve();
+    }
+  } finally {
+    await env.teardown();
+    await stop?.();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Records only when run as a script; tests import the fixture names.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { progressQuery } from '../../workflows/definitions.js';
-import { activityDoubles } from '../support/activity-doubles.js';
+import { activityDoubles } from '../../lab/activity-doubles.js';
 import { exampleRequest, uniqueSpec } from '../support/requests.js';
 import { timeSkippingEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
 

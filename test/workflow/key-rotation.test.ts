@@ -10,7 +10,7 @@ import { dataConverter, KeyRing } from '../../temporal/codec.js';
 import { readTemporalSettings } from '../../temporal/settings.js';
 import { createWorker } from '../../worker/create-worker.js';
 import { approveAdStepSignal, progressQuery } from '../../workflows/definitions.js';
-import { activityDoubles } from '../support/activity-doubles.js';
+import { activityDoubles } from '../../lab/activity-doubles.js';
 import { pollUntil } from '../support/poll.js';
 import { uniqueRequest } from '../support/requests.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';

@@ -1,6 +1,7 @@
 /**
  * provisionGmsa's logic on the real Temporal dev server, with activity doubles: the dependency graph, the KDS
- * approval, retries, non-retryable failures, "not configured", cancellation and what `progress` tells.
+ * approval, the server's retries (and Retry-After), non-retryable failures, "not configured", cancellation, rollback
+ * and what `progress` tells.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -15,8 +16,8 @@ import { createActivities } from '../../activities/index.js';
 import type { ActivityName, GmsaActivities } from '../../contract/activities.js';
 import { approveAdStepSignal, progressQuery, type Progress, type StepName } from '../../workflows/definitions.js';
 import type { ProvisionRequest } from '../../domain/request.js';
-import { activityDoubles, doubleResult, type CallRecord, type Overrides } from '../support/activity-doubles.js';
-import { Barrier, pollUntil } from '../support/poll.js';
+import { activityDoubles, doubleResult, type CallRecord, type Overrides } from '../../lab/activity-doubles.js';
+import { Barrier, deferred, pollUntil, within } from '../support/poll.js';
 import { uniqueRequest } from '../support/requests.js';
 import { activitiesIn, devServerEnv, historyOf, uniqueQueue, workflowBundle } from '../support/temporal.js';
 
@@ -99,6 +100,11 @@ describe('provisionGmsa', () => {
       }
       assert.equal(step(progress, 'awaitAdApproval').summary, 'KDS root key already usable');
       assert.equal(calls.length, 11, 'each activity once');
+      // One activity per step, its activityId the step name: what the API joins the pending activities by.
+      for (const e of await historyOf(handle)) {
+        const a = e.activityTaskScheduledEventAttributes;
+        if (a) assert.equal(a.activityId, a.activityType?.name);
+      }
       // What flows between steps: the user's SID into the gMSA, the identity's principal into the spec.
       assert.deepEqual((call(calls, 'ensureGmsa').input as { allowedPrincipalSids: string[] }).allowedPrincipalSids, [
         output<{ sid: string }>(calls, 'ensureDomainUser').sid,
@@ -251,50 +257,84 @@ describe('provisionGmsa', () => {
     });
   });
 
-  test('a transient failure is retried and the step then succeeds; progress shows the attempts and the error', async () => {
-    let n = 0;
+  test('a transient failure is retried by the server: one activity, attempt 2 succeeds; describe() shows the retry', async () => {
+    // Attempt 1 fails; attempt 2 holds until the test has looked at the retry, so the look cannot miss it.
+    const second = deferred();
+    const release = deferred();
     const { activities, calls } = activityDoubles({
       getDomainFacts: async (input) => {
-        if (++n === 1) throw transient('LDAP server busy');
+        if (Context.current().info.attempt === 1) throw transient('LDAP server busy');
+        second.resolve();
+        await within(release.promise, 'the test to release attempt 2');
         return doubleResult('getDomainFacts', input);
       },
     });
-    await withWorker(activities, async (q) => {
-      const handle = await start(q);
-      await handle.result();
-      const s = step(await handle.query(progressQuery), 'getDomainFacts');
-      assert.equal(s.status, 'succeeded');
-      assert.equal(s.attempts, 2);
-      assert.equal(s.lastError?.message, 'LDAP server busy');
-      assert.equal(s.lastError?.retryable, true);
-      assert.equal(calls.filter((c) => c.name === 'getDomainFacts').length, 2);
-    });
+    try {
+      await withWorker(activities, async (q) => {
+        const handle = await start(q);
+        await within(second.promise, 'attempt 2 of getDomainFacts');
+        // While retrying: the server's pending activity (joined by activityId = step name) has the attempt and
+        // the last failure; the workflow, which no longer runs the loop, shows the step running.
+        const pending = (await handle.describe()).raw.pendingActivities?.find((a) => a.activityId === 'getDomainFacts');
+        assert.equal(pending?.attempt, 2);
+        assert.equal(pending?.lastFailure?.message, 'LDAP server busy');
+        assert.equal(pending?.maximumAttempts, 8, "the policy table's maxAttempts, on the server");
+        assert.equal(step(await handle.query(progressQuery), 'getDomainFacts').status, 'running');
+        release.resolve();
+        await handle.result();
+
+        const history = await historyOf(handle);
+        const facts = activitiesIn(history).filter((a) => a.name === 'getDomainFacts');
+        assert.equal(facts.length, 1, 'one activity, retried by the server');
+        assert.equal(facts[0]!.outcome, 'completed');
+        const started = history.find(
+          (e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === facts[0]!.scheduled,
+        )?.activityTaskStartedEventAttributes;
+        assert.equal(started?.attempt, 2, 'the attempt that completed was the second');
+        assert.equal(started?.lastFailure?.message, 'LDAP server busy');
+        assert.ok(!history.some((e) => e.timerStartedEventAttributes), 'no retry timer in the workflow');
+        assert.equal(step(await handle.query(progressQuery), 'getDomainFacts').status, 'succeeded');
+        assert.equal(calls.filter((c) => c.name === 'getDomainFacts').length, 2);
+      });
+    } finally {
+      release.resolve();
+    }
   });
 
   test("a server's Retry-After sets the delay before the next attempt", async () => {
-    let first = 0;
-    let second = 0;
+    const second = deferred();
+    const release = deferred();
     const { activities } = activityDoubles({
       ensureManagedIdentity: async (input) => {
-        if (!first) {
-          first = Date.now();
-          throw transient('429 Too Many Requests', 2500);
-        }
-        second = Date.now();
+        if (Context.current().info.attempt === 1) throw transient('429 Too Many Requests', 2500);
+        second.resolve();
+        await within(release.promise, 'the test to release attempt 2');
         return doubleResult('ensureManagedIdentity', input);
       },
     });
-    const history = await withWorker(activities, async (q) => {
-      const handle = await start(q);
-      await handle.result();
-      return historyOf(handle);
-    });
-    // The workflow's own decision, from its history: one retry timer, of exactly the server's 2.5 s.
-    const timers = history.flatMap((e) => (e.timerStartedEventAttributes ? [e.timerStartedEventAttributes] : []));
-    assert.equal(timers.length, 1);
-    const t = timers[0]!.startToFireTimeout!;
-    assert.equal(Number(t.seconds ?? 0) * 1000 + Math.round((t.nanos ?? 0) / 1e6), 2500);
-    assert.ok(second - first >= 2500, `retried after ${second - first} ms, not before Retry-After`);
+    try {
+      const history = await withWorker(activities, async (q) => {
+        const handle = await start(q);
+        await within(second.promise, 'attempt 2 of ensureManagedIdentity');
+        const pending = (await handle.describe()).raw.pendingActivities?.find(
+          (a) => a.activityId === 'ensureManagedIdentity',
+        );
+        // The server scheduled attempt 2 exactly Retry-After after attempt 1 failed (its backoff would say 1 s).
+        const ms = (t?: { seconds?: unknown; nanos?: number | null } | null) =>
+          Number(t?.seconds ?? 0) * 1000 + Math.round((t?.nanos ?? 0) / 1e6);
+        assert.equal(pending?.attempt, 2);
+        assert.ok(pending?.lastAttemptCompleteTime && pending.scheduledTime, 'the pending activity has both times');
+        assert.equal(ms(pending.scheduledTime) - ms(pending.lastAttemptCompleteTime), 2500);
+        assert.equal(ms(pending.lastFailure?.applicationFailureInfo?.nextRetryDelay), 2500);
+        release.resolve();
+        await handle.result();
+        return historyOf(handle);
+      });
+      assert.ok(!history.some((e) => e.timerStartedEventAttributes), 'the server waited, not a workflow timer');
+      assert.equal(activitiesIn(history).filter((a) => a.name === 'ensureManagedIdentity').length, 1);
+    } finally {
+      release.resolve();
+    }
   });
 
   test('a non-retryable failure ends the workflow at once, with the message in progress', async () => {
@@ -319,6 +359,15 @@ describe('provisionGmsa', () => {
       assert.equal(step(p, 'verifyChain').status, 'skipped');
       assert.match(p.phase, /^failed: ensureGmsa failed/);
       assert.equal(attempts, 1, 'not retried');
+      const history = await historyOf(handle);
+      const gmsa = activitiesIn(history).filter((a) => a.name === 'ensureGmsa');
+      assert.equal(gmsa.length, 1);
+      assert.equal(gmsa[0]!.outcome, 'failed');
+      const started = history.find(
+        (e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === gmsa[0]!.scheduled,
+      );
+      assert.equal(started?.activityTaskStartedEventAttributes?.attempt, 1, 'the server ran one attempt');
+      assert.equal(step(p, 'ensureGmsa').lastError?.retryable, false);
       assert.ok(!calls.some((c) => c.name === 'ensureCredentialSpec'));
       assert.ok(
         !calls.some((c) => c.name.startsWith('remove') || c.name.startsWith('delete')),
@@ -392,11 +441,12 @@ describe('provisionGmsa', () => {
       const removals = calls.filter((c) => /^(remove|delete)/.test(c.name));
       assert.deepEqual(
         removals.map((c) => c.name),
+        // Reverse of the graph's order: each step is undone before the steps it needed.
         [
           'removeCredentialSpec',
+          'removeScaleSetIdentity',
           'removeGmsa',
           'removeDomainUser',
-          'removeScaleSetIdentity',
           'deleteKeyVault',
           'deleteManagedIdentity',
         ],

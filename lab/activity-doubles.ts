@@ -7,8 +7,8 @@
  * a double that answered with one fixed name would let a workflow that mixed up two requests pass.
  */
 import { createHash } from 'node:crypto';
-import type { GmsaActivities } from '../../contract/activities.js';
-import { clusterRoleName, roleBindingName } from '../../domain/credential-spec.js';
+import type { GmsaActivities } from '../contract/activities.js';
+import { clusterRoleName, roleBindingName } from '../domain/credential-spec.js';
 
 type Name = keyof GmsaActivities;
 type Input<N extends Name> = Parameters<GmsaActivities[N]>[0];
