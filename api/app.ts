@@ -10,7 +10,8 @@ import type { PayloadCodec } from '@temporalio/common';
 import { AuthThrottle } from './auth-throttle.js';
 import type { TokenTable } from './auth.js';
 import { authPlugin } from './plugins/auth.js';
-import { sendProblem } from './problem.js';
+import { ApiProblem } from './errors.js';
+import { problemOf, sendProblem } from './problem.js';
 import type { ProvisioningService } from './provisioning-service.js';
 import { codecRoutes } from './routes/codec.js';
 import { healthRoutes } from './routes/health.js';
@@ -54,7 +55,13 @@ export async function buildApp(deps: AppDeps) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.setErrorHandler((err: FastifyError, req, reply) => {
+  // The one place errors become answers: the typed errors of the service, routes and auth hooks, Fastify's
+  // validation and body errors, and anything else as a 500 that says no more than where to look.
+  app.setErrorHandler((err: FastifyError | ApiProblem, req, reply) => {
+    if (err instanceof ApiProblem) {
+      reply.headers(err.headers);
+      return sendProblem(reply, problemOf(err));
+    }
     if (err.validation) {
       const where = err.validationContext ?? 'request';
       return sendProblem(reply, {

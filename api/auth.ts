@@ -1,13 +1,11 @@
 /**
- * Bearer tokens with roles, from GMSA_API_TOKENS: a comma-separated list of `role:token` (or `role:name:token` to
- * give the holder a name, recorded e.g. as the approver). Tokens are compared in constant time through their hashes.
+ * Bearer tokens with roles, from GMSA_API_TOKENS (its format: ./schemas.ts). Tokens are compared in constant
+ * time through their hashes.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ConfigError } from '../config/env.js';
+import { parseTokenSpec, ROLES, TOKEN_VARIABLE, type Role } from '../config/api-tokens.js';
 
-export const ROLES = ['viewer', 'operator', 'approver'] as const;
-export type Role = (typeof ROLES)[number];
-
+export { ROLES, type Role };
 /** What each role may do; every role may read. */
 export const PERMISSIONS = {
   read: ['viewer', 'operator', 'approver'],
@@ -32,29 +30,14 @@ const digest = (token: string) => createHash('sha256').update(token).digest();
 export class TokenTable {
   private constructor(private readonly entries: Entry[]) {}
 
-  static parse(spec: string | undefined, variable = 'GMSA_API_TOKENS'): TokenTable {
+  static parse(spec: string | undefined, variable = TOKEN_VARIABLE): TokenTable {
     const byDigest = new Map<string, Entry>();
-    for (const raw of (spec ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)) {
-      const parts = raw.split(':');
-      const role = parts[0] as Role;
-      if (!ROLES.includes(role) || parts.length < 2) {
-        throw new ConfigError(
-          variable,
-          `entries are role:token or role:name:token with role one of ${ROLES.join(', ')}`,
-        );
-      }
-      const named = parts.length >= 3;
-      const token = named ? parts.slice(2).join(':') : parts.slice(1).join(':');
-      if (token.length < 16) throw new ConfigError(variable, `a ${role} token is shorter than 16 characters`);
+    for (const { role, name, token } of parseTokenSpec(spec, variable)) {
       const d = digest(token);
-      const name = named ? parts[1]! : `${role}-${d.toString('hex').slice(0, 8)}`;
       const key = d.toString('hex');
       const existing = byDigest.get(key);
       if (existing) existing.principal.roles.push(role);
-      else byDigest.set(key, { digest: d, principal: { name, roles: [role] } });
+      else byDigest.set(key, { digest: d, principal: { name: name ?? `${role}-${key.slice(0, 8)}`, roles: [role] } });
     }
     return new TokenTable([...byDigest.values()]);
   }

@@ -9,6 +9,7 @@ import { ConfigError, optional } from '../config/env.js';
 import { createLogger } from '../config/logger.js';
 import { buildApp } from './app.js';
 import { TokenTable } from './auth.js';
+import { TOKEN_VARIABLE } from '../config/api-tokens.js';
 import { ProvisioningService } from './provisioning-service.js';
 
 async function main(): Promise<void> {
@@ -16,8 +17,8 @@ async function main(): Promise<void> {
   try {
     settings = readTemporalSettings();
     keyRing = readKeyRing();
-    tokens = TokenTable.parse(process.env.GMSA_API_TOKENS);
-    if (tokens.size === 0) throw new ConfigError('GMSA_API_TOKENS', 'is required: comma-separated role:token entries');
+    tokens = TokenTable.parse(process.env[TOKEN_VARIABLE]);
+    if (tokens.size === 0) throw new ConfigError(TOKEN_VARIABLE, 'is required: comma-separated role:token entries');
     port = Number(optional(process.env, 'GMSA_API_PORT') ?? '3000');
     if (!Number.isInteger(port) || port <= 0 || port > 65535)
       throw new ConfigError('GMSA_API_PORT', 'must be a TCP port');
@@ -42,10 +43,17 @@ async function main(): Promise<void> {
     defaultSubscriptionId: optional(process.env, 'AZURE_SUBSCRIPTION_ID'),
     logger,
   });
-  const close = async () => {
-    await app.close();
-    await connection.close();
-    process.exit(0);
+  const close = () => {
+    app
+      .close()
+      .then(() => connection.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          console.error('api: shutdown failed:', err instanceof Error ? err.message : err);
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', close);
   process.once('SIGINT', close);

@@ -1,19 +1,7 @@
-/** RFC 9457 problem details: every error the API returns, with field-level detail for 400. */
+/** Writing RFC 9457 problem details (the schema is api/schemas.ts `Problem`). */
 import type { FastifyReply } from 'fastify';
-import { Type } from 'typebox';
-import type { FieldError } from '../domain/field-errors.js';
-
-export const ProblemSchema = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.Optional(Type.String()),
-    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
-    runningId: Type.Optional(Type.String()),
-  },
-  { $id: 'Problem' },
-);
+import type { ApiProblem } from './errors.js';
+import type { Problem } from './schemas.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -28,17 +16,19 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export interface Problem {
-  status: number;
-  detail?: string;
-  errors?: FieldError[];
-  runningId?: string;
+export type ProblemFields = Omit<Problem, 'type' | 'title'>;
+
+export function sendProblem(reply: FastifyReply, p: ProblemFields): FastifyReply {
+  const body: Problem = { type: 'about:blank', title: TITLES[p.status] ?? 'Error', ...p };
+  return reply.code(p.status).type('application/problem+json').send(body);
 }
 
-export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
-  const title = TITLES[p.status] ?? 'Error';
-  return reply
-    .code(p.status)
-    .type('application/problem+json')
-    .send({ type: 'about:blank', title, ...p });
+/** The problem members of a typed error: only those it has, so the answer carries no empty ones. */
+export function problemOf(err: ApiProblem): ProblemFields {
+  return {
+    status: err.status,
+    detail: err.message,
+    ...(err.errors ? { errors: err.errors } : {}),
+    ...(err.runningId ? { runningId: err.runningId } : {}),
+  };
 }

@@ -7,6 +7,7 @@ import {
   WorkflowNotFoundError,
   type Client,
   type WorkflowExecutionDescription,
+  type WorkflowExecutionStatusName,
 } from '@temporalio/client';
 import type { ProvisionRequest } from '../domain/request.js';
 import { scrub } from '../domain/scrub.js';
@@ -17,27 +18,30 @@ import {
   progressQuery,
   provisionSummary,
   type Progress,
-  type ProvisionOutputs,
 } from '../workflows/definitions.js';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.js';
 import type { TemporalSettings } from '../temporal/settings.js';
+import { AlreadyRunning, NotFound, NotRunning } from './errors.js';
+import { withPendingActivities } from './pending-activity.js';
+import type { ListStatus, ProvisioningSummary, ProvisioningView, WorkflowStatus } from './schemas.js';
 
-export type WorkflowStatus =
-  | 'RUNNING'
-  | 'COMPLETED'
-  | 'FAILED'
-  | 'CANCELLED'
-  | 'TERMINATED'
-  | 'TIMED_OUT'
-  | 'CONTINUED_AS_NEW'
-  | 'UNKNOWN'
-  | 'UNSPECIFIED';
-/** Temporal spells it CANCELLED in the SDK; DESIGN's contract says CANCELED. */
-export type ApiStatus = Exclude<WorkflowStatus, 'CANCELLED'> | 'CANCELED';
-const apiStatus = (s: string): ApiStatus => (s === 'CANCELLED' ? 'CANCELED' : (s as ApiStatus));
+/** The SDK's status names as the API spells them: CANCELLED is CANCELED (DESIGN). A new SDK status fails to compile. */
+const API_STATUS: Record<WorkflowExecutionStatusName, WorkflowStatus> = {
+  UNSPECIFIED: 'UNSPECIFIED',
+  RUNNING: 'RUNNING',
+  COMPLETED: 'COMPLETED',
+  FAILED: 'FAILED',
+  CANCELLED: 'CANCELED',
+  TERMINATED: 'TERMINATED',
+  CONTINUED_AS_NEW: 'CONTINUED_AS_NEW',
+  TIMED_OUT: 'TIMED_OUT',
+  PAUSED: 'PAUSED',
+  UNKNOWN: 'UNKNOWN',
+};
+const apiStatus = (sdk: WorkflowExecutionStatusName): WorkflowStatus => API_STATUS[sdk];
 
-/** Visibility query names for the list filter. */
-const VISIBILITY_STATUS: Record<string, string> = {
+/** Visibility's names for the list filter. */
+const VISIBILITY_STATUS: Record<ListStatus, string> = {
   RUNNING: 'Running',
   COMPLETED: 'Completed',
   FAILED: 'Failed',
@@ -45,43 +49,6 @@ const VISIBILITY_STATUS: Record<string, string> = {
   TERMINATED: 'Terminated',
   TIMED_OUT: 'TimedOut',
 };
-export const LIST_STATUSES = Object.keys(VISIBILITY_STATUS);
-
-export class NotFound extends Error {}
-export class AlreadyRunning extends Error {
-  constructor(readonly runningId: string) {
-    super(`a provisioning for this cluster and credential spec is already running: ${runningId}`);
-  }
-}
-export class NotRunning extends Error {}
-
-export interface ProvisioningView {
-  id: string;
-  runId: string;
-  status: ApiStatus;
-  phase: string;
-  startedAt?: string;
-  closedAt?: string;
-  cluster?: string;
-  credentialSpecName?: string;
-  steps: Progress['steps'];
-  approval?: Progress['approval'];
-  rollback?: Progress['rollback'];
-  outputs?: ProvisionOutputs;
-  error?: string;
-  links: { self: string; temporalUi: string };
-}
-
-export interface ProvisioningSummary {
-  id: string;
-  runId: string;
-  status: ApiStatus;
-  startedAt: string;
-  closedAt?: string;
-  cluster?: string;
-  credentialSpecName?: string;
-  links: { self: string; temporalUi: string };
-}
 
 export class ProvisioningService {
   constructor(
@@ -117,7 +84,7 @@ export class ProvisioningService {
     }
   }
 
-  async list(filter: { status?: string; cluster?: string; limit: number }): Promise<ProvisioningSummary[]> {
+  async list(filter: { status?: ListStatus; cluster?: string; limit: number }): Promise<ProvisioningSummary[]> {
     const clauses = [`WorkflowType = '${PROVISION_WORKFLOW}'`];
     if (filter.status) clauses.push(`ExecutionStatus = '${VISIBILITY_STATUS[filter.status]}'`);
     // The route's schema allows only name characters here, so quoting is safe.
@@ -144,7 +111,9 @@ export class ProvisioningService {
     const handle = this.client.workflow.getHandle(id);
     const description = await this.describe(id);
     const status = apiStatus(description.status.name);
+    // After describe, so a step the query reports as done is not mistaken for its stale pending activity.
     const progress = await this.progress(id).catch(() => undefined);
+    const steps = withPendingActivities(progress?.steps ?? [], description.raw.pendingActivities ?? []);
     let error = progress?.error;
     if (!error && (status === 'FAILED' || status === 'TIMED_OUT' || status === 'TERMINATED')) {
       error = await handle.result().then(
@@ -161,7 +130,7 @@ export class ProvisioningService {
       closedAt: description.closeTime?.toISOString(),
       cluster: description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.cluster),
       credentialSpecName: description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.spec),
-      steps: progress?.steps ?? [],
+      steps,
       approval: progress?.approval,
       rollback: progress?.rollback,
       outputs: progress?.outputs,

@@ -1,10 +1,41 @@
-/** TypeBox schemas of the API's answers and parameters: validation, serialization and the OpenAPI document. */
-import { Type } from 'typebox';
+/**
+ * The API's contract, what the server and the CLI share: TypeBox schemas of its answers and parameters
+ * (validation, serialization, the OpenAPI document) and the types derived from them; the one list of statuses.
+ * * The roles and the GMSA_API_TOKENS parser live in config/api-tokens.ts.
+ */
+import { Type, type Static } from 'typebox';
 import { PROVISIONING_ID_PATTERN } from '../domain/workflow-id.js';
-import { STEP_NAMES } from '../workflows/definitions.js';
-import { LIST_STATUSES } from './provisioning-service.js';
+import { STEP_NAMES, type Progress, type ProvisionOutputs, type StepProgress } from '../workflows/definitions.js';
 
 const Literals = <T extends string[]>(values: readonly [...T]) => Type.Enum(values);
+
+/** A run's status as the API spells it: Temporal's names, with CANCELED as DESIGN writes it (the SDK: CANCELLED). */
+export const WORKFLOW_STATUSES = [
+  'RUNNING',
+  'COMPLETED',
+  'FAILED',
+  'CANCELED',
+  'TERMINATED',
+  'TIMED_OUT',
+  'CONTINUED_AS_NEW',
+  'PAUSED',
+  'UNKNOWN',
+  'UNSPECIFIED',
+] as const;
+export type WorkflowStatus = (typeof WORKFLOW_STATUSES)[number];
+
+/** The statuses the list filters by (those Temporal's visibility can query). */
+export const LIST_STATUSES = [
+  'RUNNING',
+  'COMPLETED',
+  'FAILED',
+  'CANCELED',
+  'TERMINATED',
+  'TIMED_OUT',
+] as const satisfies readonly WorkflowStatus[];
+export type ListStatus = (typeof LIST_STATUSES)[number];
+
+export const STEP_STATUSES = ['pending', 'running', 'waiting', 'succeeded', 'failed', 'skipped'] as const;
 
 export const IdParams = Type.Object(
   { id: Type.String({ pattern: PROVISIONING_ID_PATTERN, description: 'the provisioning id returned by POST' }) },
@@ -27,17 +58,7 @@ export const ApproveBody = Type.Object(
 
 const Links = Type.Object({ self: Type.String(), temporalUi: Type.String() });
 
-const Status = Literals([
-  'RUNNING',
-  'COMPLETED',
-  'FAILED',
-  'CANCELED',
-  'TERMINATED',
-  'TIMED_OUT',
-  'CONTINUED_AS_NEW',
-  'UNKNOWN',
-  'UNSPECIFIED',
-] as const);
+const Status = Literals(WORKFLOW_STATUSES);
 
 export const Accepted = Type.Object({
   id: Type.String(),
@@ -45,6 +66,21 @@ export const Accepted = Type.Object({
   status: Type.String(),
   links: Links,
 });
+export type Accepted = Static<typeof Accepted>;
+
+/** RFC 9457 problem details: every error the API returns, with field-level detail for 400. */
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+    runningId: Type.Optional(Type.String()),
+  },
+  { $id: 'Problem' },
+);
+export type Problem = Static<typeof Problem>;
 
 const StepError = Type.Object({
   message: Type.String(),
@@ -55,14 +91,15 @@ const StepError = Type.Object({
 
 const Step = Type.Object({
   name: Literals(STEP_NAMES),
-  status: Literals(['pending', 'running', 'waiting', 'succeeded', 'failed', 'skipped'] as const),
-  attempts: Type.Integer(),
+  status: Literals(STEP_STATUSES),
+  attempts: Type.Integer({ description: 'attempts started so far (0 for a step that is no activity)' }),
   startedAt: Type.Optional(Type.String()),
   endedAt: Type.Optional(Type.String()),
-  waitUntil: Type.Optional(Type.String()),
+  waitUntil: Type.Optional(Type.String({ description: 'while waiting: when the next attempt or the wait is due' })),
   lastError: Type.Optional(StepError),
   summary: Type.Optional(Type.String()),
 });
+export type Step = Static<typeof Step>;
 
 const Outputs = Type.Object({
   clusterId: Type.String(),
@@ -76,6 +113,13 @@ const Outputs = Type.Object({
   kdsRootKeyId: Type.String(),
 });
 
+const Approval = Type.Object({ by: Type.String(), comment: Type.Optional(Type.String()), at: Type.String() });
+const Rollback = Type.Object({
+  status: Literals(['running', 'done', 'failed'] as const),
+  removed: Type.Array(Type.String()),
+  failed: Type.Array(Type.String()),
+});
+
 export const ProvisioningView = Type.Object({
   id: Type.String(),
   runId: Type.String(),
@@ -86,30 +130,36 @@ export const ProvisioningView = Type.Object({
   cluster: Type.Optional(Type.String()),
   credentialSpecName: Type.Optional(Type.String()),
   steps: Type.Array(Step),
-  approval: Type.Optional(Type.Object({ by: Type.String(), comment: Type.Optional(Type.String()), at: Type.String() })),
-  rollback: Type.Optional(
-    Type.Object({
-      status: Literals(['running', 'done', 'failed'] as const),
-      removed: Type.Array(Type.String()),
-      failed: Type.Array(Type.String()),
-    }),
-  ),
+  approval: Type.Optional(Approval),
+  rollback: Type.Optional(Rollback),
   outputs: Type.Optional(Outputs),
   error: Type.Optional(Type.String()),
   links: Links,
 });
+export type ProvisioningView = Static<typeof ProvisioningView>;
 
-export const ProvisioningList = Type.Object({
-  items: Type.Array(
-    Type.Object({
-      id: Type.String(),
-      runId: Type.String(),
-      status: Status,
-      startedAt: Type.String(),
-      closedAt: Type.Optional(Type.String()),
-      cluster: Type.Optional(Type.String()),
-      credentialSpecName: Type.Optional(Type.String()),
-      links: Links,
-    }),
-  ),
+export const ProvisioningSummary = Type.Object({
+  id: Type.String(),
+  runId: Type.String(),
+  status: Status,
+  startedAt: Type.String(),
+  closedAt: Type.Optional(Type.String()),
+  cluster: Type.Optional(Type.String()),
+  credentialSpecName: Type.Optional(Type.String()),
+  links: Links,
 });
+export type ProvisioningSummary = Static<typeof ProvisioningSummary>;
+
+export const ProvisioningList = Type.Object({ items: Type.Array(ProvisioningSummary) });
+export type ProvisioningList = Static<typeof ProvisioningList>;
+
+// The workflow's progress model goes on the wire as it is: a field it gains or changes that the schema does not
+// describe fails the type check here, rather than being dropped by serialization at run time.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+export type _WireMatchesProgress = [
+  Assert<Same<StepProgress, Step>>,
+  Assert<Same<NonNullable<Progress['approval']>, Static<typeof Approval>>>,
+  Assert<Same<NonNullable<Progress['rollback']>, Static<typeof Rollback>>>,
+  Assert<Same<ProvisionOutputs, Static<typeof Outputs>>>,
+];

@@ -1,16 +1,7 @@
 /** The REST calls of the CLI, over Node's fetch; every error becomes an ApiError or Unreachable. */
-import type { ProvisioningSummary, ProvisioningView } from '../api/provisioning-service.js';
+import type { Accepted, ProvisioningList, ProvisioningView } from '../api/schemas.js';
 import { ApiError, type Problem, Unreachable } from './errors.js';
 import type { Target } from './config.js';
-
-export type { ProvisioningSummary, ProvisioningView };
-
-export interface Accepted {
-  id: string;
-  runId?: string;
-  status: string;
-  links: { self: string; temporalUi: string };
-}
 
 const TIMEOUT_MS = 30_000;
 
@@ -29,7 +20,8 @@ export class ApiClient {
     return this.call('GET', `/v1/provisionings/${encodeURIComponent(id)}`);
   }
 
-  list(filter: { status?: string; cluster?: string; limit?: string }): Promise<{ items: ProvisioningSummary[] }> {
+  /** `status` as the user typed it: the API says which values it takes. */
+  list(filter: { status?: string; cluster?: string; limit?: string }): Promise<ProvisioningList> {
     const q = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => e[1] !== undefined));
     return this.call('GET', `/v1/provisionings${q.size ? `?${q}` : ''}`);
   }

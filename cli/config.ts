@@ -6,9 +6,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseTokenSpec, type Role } from '../config/api-tokens.js';
 import { UsageError } from './errors.js';
 
-export type Role = 'viewer' | 'operator' | 'approver';
+export type { Role };
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,7 +41,13 @@ export function resolveTarget(
     if (existsSync(file)) {
       const lab = parseEnvFile(readFileSync(file, 'utf8'));
       url ??= lab.GMSA_API_URL || undefined;
-      const picked = pickToken(lab.GMSA_API_TOKENS ?? '', role);
+      let picked: ReturnType<typeof pickToken>;
+      try {
+        picked = pickToken(lab.GMSA_API_TOKENS ?? '', role);
+      } catch (err) {
+        // The parser's words name the rule, never a token.
+        throw new UsageError(`the lab's ${(err as Error).message} (${file})`);
+      }
       if (!picked) throw new UsageError(`the lab's GMSA_API_TOKENS (${file}) has no ${role} token; set GMSA_API_TOKEN`);
       [token, tokenSource] = [picked.token, `the lab's ${picked.role} token (.lab/lab.env)`];
     }
@@ -63,20 +70,11 @@ function checkUrl(raw: string): string {
 }
 
 /**
- * The token of `role` in a GMSA_API_TOKENS list (`role:token` or `role:name:token`, the API's own rule). Reading
- * needs any role, so a viewer command falls back to another role's token.
+ * The token of `role` in a GMSA_API_TOKENS list, read by the API's own parser. Reading needs any role, so a viewer
+ * command falls back to another role's token.
  */
 export function pickToken(spec: string, role: Role): { role: Role; token: string } | undefined {
-  const entries = spec
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((raw) => {
-      const parts = raw.split(':');
-      const token = parts.length >= 3 ? parts.slice(2).join(':') : parts.slice(1).join(':');
-      return { role: parts[0] as Role, token };
-    })
-    .filter((e) => e.token);
+  const entries = parseTokenSpec(spec).map(({ role, token }) => ({ role, token }));
   return entries.find((e) => e.role === role) ?? (role === 'viewer' ? entries[0] : undefined);
 }
 

@@ -1,17 +1,11 @@
 /** What can go wrong in the CLI, and the exit code each means: 2 for usage and refused input, 1 for the rest. */
+import type { Problem as WireProblem } from '../api/schemas.js';
 
 /** The command line or its input is wrong: exit 2. */
 export class UsageError extends Error {}
 
-/** RFC 9457 problem details as the API sends them. */
-export interface Problem {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  errors?: { field: string; message: string }[];
-  runningId?: string;
-}
+/** RFC 9457 problem details as the API sends them; read without trust (a proxy may answer), so any may be absent. */
+export type Problem = Partial<WireProblem>;
 
 /** The API answered with an error status. */
 export class ApiError extends Error {

@@ -1,9 +1,9 @@
 /** Text the CLI prints: the step table, a provisioning's status, the list, and API errors. Pure functions. */
 import { stripVTControlCharacters } from 'node:util';
-import type { ProvisioningSummary, ProvisioningView } from './client.js';
+import type { ProvisioningSummary, ProvisioningView, Step, WorkflowStatus } from '../api/schemas.js';
 import { ApiError, Unreachable, UsageError } from './errors.js';
 
-export type Step = ProvisioningView['steps'][number];
+export type { Step };
 
 export interface Style {
   /** ANSI colours (a terminal, and NO_COLOR unset). */
@@ -18,7 +18,7 @@ type Tone = keyof typeof SGR;
 const paint = (style: Style, tone: Tone | undefined, s: string) =>
   style.color && tone ? `${ESC}[${SGR[tone]}m${s}${ESC}[0m` : s;
 
-const STEP_TONE: Record<string, Tone> = {
+const STEP_TONE: Record<Step['status'], Tone> = {
   succeeded: 'green',
   failed: 'red',
   running: 'cyan',
@@ -26,8 +26,8 @@ const STEP_TONE: Record<string, Tone> = {
   pending: 'dim',
   skipped: 'dim',
 };
-const STATUS_TONE: Record<string, Tone> = { COMPLETED: 'green', RUNNING: 'cyan' };
-export const statusTone = (status: string): Tone => STATUS_TONE[status] ?? 'red';
+const STATUS_TONE: Partial<Record<WorkflowStatus, Tone>> = { COMPLETED: 'green', RUNNING: 'cyan' };
+export const statusTone = (status: WorkflowStatus): Tone => STATUS_TONE[status] ?? 'red';
 
 /** Local wall-clock time of day; the date only when it is not today. */
 export function formatTime(iso: string | undefined, now = new Date()): string {

@@ -1,4 +1,5 @@
 /** The help text: commands, options, where the URL and token come from, exit codes. */
+import { LIST_STATUSES } from '../api/schemas.js';
 import { DEFAULT_API_URL } from './config.js';
 
 export const USAGE = `aks-gmsa: start, follow, approve and cancel gMSA provisionings through the aks-gmsa REST API
@@ -17,7 +18,7 @@ Usage:
   aks-gmsa cancel <id>
       Cancel a running provisioning.
   aks-gmsa list [--status <S>] [--cluster <name>] [--limit <n>] [--json]
-      Provisionings, newest first. S: RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT.
+      Provisionings, newest first. S: ${LIST_STATUSES.join(', ')}.
   aks-gmsa help
 
 Options:

@@ -4,7 +4,8 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
-import type { ApiClient, ProvisioningView } from './client.js';
+import type { ProvisioningView } from '../api/schemas.js';
+import type { ApiClient } from './client.js';
 import { ApiError, Unreachable } from './errors.js';
 import { errorLines, formatTime, stepChangeLine, statusView, type Style } from './render.js';
 

@@ -14,6 +14,7 @@ import { LAB_DIR, LAB_ENV_FILE, labPath, PROJECT_ROOT } from './paths.js';
 import type { LabPart } from './part.js';
 import { waitUntil } from './process.js';
 import { temporalLab } from './temporal.js';
+import { parseTokenSpec } from '../config/api-tokens.js';
 
 const API_PORT = Number(process.env.GMSA_API_PORT ?? 3000);
 const API_URL = `http://127.0.0.1:${API_PORT}`;
@@ -120,12 +121,7 @@ async function main(): Promise<void> {
   children.push(run('api', 'api/main.ts', env));
   await waitUntil('API', async () => (await fetch(`${API_URL}/readyz`)).ok, { timeoutMs: 60_000 });
 
-  const tokens = Object.fromEntries(
-    settings.GMSA_API_TOKENS.split(',').map((e) => {
-      const parts = e.split(':');
-      return [parts[0], parts[parts.length - 1]];
-    }),
-  );
+  const tokens = Object.fromEntries(parseTokenSpec(settings.GMSA_API_TOKENS).map((e) => [e.role, e.token]));
   const ui = settings.TEMPORAL_UI_URL ?? process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233';
   console.log(`
 aks-gmsa is running.

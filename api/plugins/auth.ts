@@ -1,9 +1,9 @@
 /** Bearer-token authentication for every route registered after it, and `requirePermission` for each route. */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AuthThrottle } from '../auth-throttle.js';
-import { allowed, type Permission, type Principal, type TokenTable } from '../auth.js';
-import { sendProblem } from '../problem.js';
+import { allowed, PERMISSIONS, type Permission, type Principal, type TokenTable } from '../auth.js';
+import { Forbidden, TooManyRequests, Unauthorized } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -31,39 +31,30 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 
 export const authPlugin = fp<AuthOptions>(async (app, { tokens, throttle, skip, cookie }) => {
   if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', async (req) => {
     if (skip?.(req)) return;
     const wait = throttle.retryAfterMs(req.ip);
-    if (wait > 0) {
-      reply.header('retry-after', String(Math.ceil(wait / 1000)));
-      return sendProblem(reply, { status: 429, detail: 'too many failed authentications from this address' });
-    }
+    if (wait > 0) throw new TooManyRequests('too many failed authentications from this address', wait);
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     const token = match?.[1] ?? (cookie && !header ? cookieValue(req.headers.cookie, cookie) : undefined);
     const principal = token ? tokens.authenticate(token) : undefined;
     if (!principal) {
       throttle.fail(req.ip);
-      reply.header('www-authenticate', 'Bearer realm="aks-gmsa"');
-      return sendProblem(reply, {
-        status: 401,
-        detail: match
-          ? 'the bearer token is not valid'
-          : 'send Authorization: Bearer <token> (tokens: GMSA_API_TOKENS)',
-      });
+      throw new Unauthorized(
+        match ? 'the bearer token is not valid' : 'send Authorization: Bearer <token> (tokens: GMSA_API_TOKENS)',
+      );
     }
     req.principal = principal;
   });
 });
 
-/** A preHandler that answers 403 unless the caller's role grants `permission`. */
+/** A hook that answers 403 unless the caller's role grants `permission`. */
 export function requirePermission(permission: Permission) {
-  return async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!req.principal || !allowed(req.principal, permission)) {
-      return sendProblem(reply, {
-        status: 403,
-        detail: `${permission} needs the role ${permission === 'read' ? 'viewer, operator or approver' : permission === 'approve' ? 'approver' : 'operator'}`,
-      });
-    }
+  const roles = PERMISSIONS[permission];
+  const needs = roles.length === 1 ? roles[0] : `${roles.slice(0, -1).join(', ')} or ${roles.at(-1)}`;
+  return async (req: FastifyRequest) => {
+    if (!req.principal || !allowed(req.principal, permission))
+      throw new Forbidden(`${permission} needs the role ${needs}`);
   };
 }

@@ -1,41 +1,28 @@
-/** The /v1/provisionings routes of the DESIGN contract. */
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+/**
+ * The /v1/provisionings routes of the DESIGN contract. Errors are thrown, typed (api/errors.ts), and answered by
+ * the app's one error handler.
+ */
+import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { parseProvisionRequest } from '../../domain/parse-request.js';
 import { ProvisionRequestSchema } from '../../domain/request.js';
-import { requirePermission } from '../plugins/auth.js';
-import { sendProblem } from '../problem.js';
-import { AlreadyRunning, NotFound, NotRunning, type ProvisioningService } from '../provisioning-service.js';
-import { Accepted, ApproveBody, IdParams, ListQuery, ProvisioningList, ProvisioningView } from '../schemas.js';
-import { ProblemSchema } from '../problem.js';
+import { InvalidRequest } from '../errors.js';
 import { powerShellParamsSchema, requestDocSchema } from '../openapi.js';
-import { Type } from 'typebox';
+import { requirePermission } from '../plugins/auth.js';
+import type { ProvisioningService } from '../provisioning-service.js';
+import { Accepted, ApproveBody, IdParams, ListQuery, Problem, ProvisioningList, ProvisioningView } from '../schemas.js';
 
 export interface ProvisioningRoutesOptions {
   service: ProvisioningService;
   defaultSubscriptionId?: string;
 }
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema };
+const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem };
 
 export const provisioningRoutes: FastifyPluginAsync<ProvisioningRoutesOptions> = async (plain, opts) => {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { service } = opts;
-
-  /** Maps the service's outcomes to problem answers; anything else goes to the app's error handler. */
-  const handle = async <T>(reply: FastifyReply, work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (err) {
-      if (err instanceof NotFound)
-        return sendProblem(reply, { status: 404, detail: `no provisioning ${err.message}` }) as never;
-      if (err instanceof NotRunning) return sendProblem(reply, { status: 409, detail: err.message }) as never;
-      if (err instanceof AlreadyRunning) {
-        return sendProblem(reply, { status: 409, detail: err.message, runningId: err.runningId }) as never;
-      }
-      throw err;
-    }
-  };
 
   app.post(
     '/v1/provisionings',
@@ -54,16 +41,13 @@ export const provisioningRoutes: FastifyPluginAsync<ProvisioningRoutesOptions> =
     },
     async (req, reply) => {
       const parsed = parseProvisionRequest(req.body, { subscriptionId: opts.defaultSubscriptionId });
-      if (!parsed.ok)
-        return sendProblem(reply, { status: 400, detail: 'the request is not valid', errors: parsed.errors });
-      return handle(reply, async () => {
-        const { id, runId } = await service.start(parsed.request);
-        req.log.info({ id, by: req.principal?.name }, 'provisioning started');
-        return reply
-          .code(202)
-          .header('location', `/v1/provisionings/${id}`)
-          .send({ id, runId, status: 'RUNNING', links: service.links(id) });
-      });
+      if (!parsed.ok) throw new InvalidRequest('the request is not valid', parsed.errors);
+      const { id, runId } = await service.start(parsed.request);
+      req.log.info({ id, by: req.principal?.name }, 'provisioning started');
+      return reply
+        .code(202)
+        .header('location', `/v1/provisionings/${id}`)
+        .send({ id, runId, status: 'RUNNING', links: service.links(id) });
     },
   );
 
@@ -92,7 +76,7 @@ export const provisioningRoutes: FastifyPluginAsync<ProvisioningRoutesOptions> =
         response: { 200: ProvisioningView, ...problems },
       },
     },
-    async (req, reply) => handle(reply, () => service.get(req.params.id)),
+    async (req) => service.get(req.params.id),
   );
 
   app.post(
@@ -110,13 +94,12 @@ export const provisioningRoutes: FastifyPluginAsync<ProvisioningRoutesOptions> =
         response: { 202: Accepted, ...problems },
       },
     },
-    async (req, reply) =>
-      handle(reply, async () => {
-        const id = req.params.id;
-        await service.approve(id, req.principal!.name, req.body?.comment);
-        req.log.info({ id, by: req.principal?.name }, 'AD step approved');
-        return reply.code(202).send({ id, status: 'RUNNING', links: service.links(id) });
-      }),
+    async (req, reply) => {
+      const id = req.params.id;
+      await service.approve(id, req.principal!.name, req.body?.comment);
+      req.log.info({ id, by: req.principal?.name }, 'AD step approved');
+      return reply.code(202).send({ id, status: 'RUNNING', links: service.links(id) });
+    },
   );
 
   app.post(
@@ -125,12 +108,11 @@ export const provisioningRoutes: FastifyPluginAsync<ProvisioningRoutesOptions> =
       onRequest: requirePermission('cancel'),
       schema: { summary: 'Cancel a running provisioning', params: IdParams, response: { 202: Accepted, ...problems } },
     },
-    async (req, reply) =>
-      handle(reply, async () => {
-        const id = req.params.id;
-        await service.cancel(id);
-        req.log.info({ id, by: req.principal?.name }, 'cancel requested');
-        return reply.code(202).send({ id, status: 'CANCEL_REQUESTED', links: service.links(id) });
-      }),
+    async (req, reply) => {
+      const id = req.params.id;
+      await service.cancel(id);
+      req.log.info({ id, by: req.principal?.name }, 'cancel requested');
+      return reply.code(202).send({ id, status: 'CANCEL_REQUESTED', links: service.links(id) });
+    },
   );
 };

@@ -514,4 +514,15 @@ describe('where the URL and token come from', () => {
     assert.match(cancel.stderr, /the lab's GMSA_API_TOKENS .* has no operator token; set GMSA_API_TOKEN/);
     assert.equal((await cli(['list', '--limit', '1'], lab)).code, 0, 'reading works with the viewer token');
   });
+
+  test("the lab's token list is read by the API's own rule: an entry the API refuses is named, not sent", async () => {
+    const dir = mkdtempSync(path.join(tmp, 'lab-'));
+    // The API refuses a token under 16 characters; sending this one could only end in a 401.
+    const short = 'short-0123';
+    writeFileSync(path.join(dir, 'lab.env'), `GMSA_API_URL=${apiUrl}\nGMSA_API_TOKENS=viewer:${short}\n`);
+    const run = await cli(['list', '--limit', '1'], { as: 'none', env: { GMSA_LAB_DIR: dir, GMSA_API_URL: '' } });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /the lab's GMSA_API_TOKENS: a viewer token is shorter than 16 characters \(.*lab\.env\)/);
+    assert.ok(!run.stderr.includes(short) && !run.stdout.includes(short), 'the token is not printed');
+  });
 });

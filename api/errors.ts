@@ -1,0 +1,60 @@
+/**
+ * The API's typed errors. The service, the routes and the auth hooks throw these; the app's one error handler
+ * (api/app.ts) turns each into its problem answer, so no route maps errors of its own.
+ */
+import type { FieldError } from '../domain/field-errors.js';
+
+/** An error that is an answer: its status, its detail, and any extra problem members or headers. */
+export abstract class ApiProblem extends Error {
+  abstract readonly status: number;
+  readonly errors?: FieldError[];
+  readonly runningId?: string;
+  readonly headers: Record<string, string> = {};
+}
+
+export class NotFound extends ApiProblem {
+  readonly status = 404;
+  constructor(readonly id: string) {
+    super(`no provisioning ${id}`);
+  }
+}
+
+export class AlreadyRunning extends ApiProblem {
+  readonly status = 409;
+  constructor(override readonly runningId: string) {
+    super(`a provisioning for this cluster and credential spec is already running: ${runningId}`);
+  }
+}
+
+export class NotRunning extends ApiProblem {
+  readonly status = 409;
+}
+
+/** A request that failed validation, with every offending field. */
+export class InvalidRequest extends ApiProblem {
+  readonly status = 400;
+  constructor(
+    message: string,
+    override readonly errors: FieldError[],
+  ) {
+    super(message);
+  }
+}
+
+export class Unauthorized extends ApiProblem {
+  readonly status = 401;
+  override readonly headers = { 'www-authenticate': 'Bearer realm="aks-gmsa"' };
+}
+
+export class Forbidden extends ApiProblem {
+  readonly status = 403;
+}
+
+export class TooManyRequests extends ApiProblem {
+  readonly status = 429;
+  override readonly headers: Record<string, string>;
+  constructor(message: string, retryAfterMs: number) {
+    super(message);
+    this.headers = { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) };
+  }
+}
