@@ -6,7 +6,7 @@
 import type { ActiveDirectoryConfig } from './active-directory/config.js';
 import { findBySam, readDomainContext } from './active-directory/domain-context.js';
 import { firstBuffer, LdapSession } from './active-directory/ldap-session.js';
-import { parseCcgSecret } from './active-directory/secret-value.js';
+import { parseCcgSecret } from '../domain/ccg-secret.js';
 import { ErrorType, fatal, transient } from '../contract/errors.js';
 import type { KubernetesActivities } from './kubernetes.js';
 import type { ChainCheck, SecretReader, VerifyChainInput, VerifyChainResult } from '../contract/activities.js';

@@ -8,8 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { createActiveDirectoryActivities } from '../activities/active-directory.js';
 import { LdapSession } from '../activities/active-directory/ldap-session.js';
 import { sambaLab } from '../lab/samba/index.js';
-import { adLabFromEnv, ccgSecret, deleteBySam, strongPassword, uniqueName, vaultUri } from '../test/support/ad-lab.js';
-import { InMemorySecretReader } from '../test/support/in-memory-secret-reader.js';
+import { InMemorySecretReader } from '../lab/in-memory-secret-reader.js';
+import { adLabFromEnv, ccgSecret, deleteBySam, strongPassword, uniqueName, vaultUri } from '../lab/samba/client.js';
 
 const rounds = Number(process.argv[2] ?? 15);
 if (!process.env.AD_URL) Object.assign(process.env, await sambaLab.start());

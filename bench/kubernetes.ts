@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { createKubernetesActivities, kubeconfigFromFile } from '../activities/kubernetes.js';
 import { kubernetesLab } from '../lab/kubernetes/index.js';
-import { specInput } from '../test/integration/kubernetes/cluster.js';
+import { specInput } from '../lab/kubernetes/spec-input.js';
 
 const rounds = Number(process.argv[2] ?? 20);
 

@@ -13,7 +13,7 @@ import { findBySam, readDomainContext, requireDomain } from './domain-context.js
 import { isAlreadyExists } from './ldap-errors.js';
 import { first, firstBuffer, LdapSession } from './ldap-session.js';
 import { checkRelativeDn, checkUserName, escapeDnValue } from './names.js';
-import { parseCcgSecret } from './secret-value.js';
+import { parseCcgSecret } from '../../domain/ccg-secret.js';
 
 const UF_ACCOUNTDISABLE = 0x2;
 const UF_NORMAL_ACCOUNT = 0x200;

@@ -19,16 +19,8 @@ import {
   UnwillingToPerformError,
 } from 'ldapts';
 import { ErrorType, fatal, transient } from '../../contract/errors.js';
+import { isTransientNetworkCode, UNRESOLVABLE_HOST_CODE } from '../../contract/retry.js';
 
-const RETRYABLE_SOCKET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'EPIPE',
-]);
 const RETRYABLE_MESSAGES = [/Connection timeout/, /Operation timed out/, /Connection closed/, /Socket error/];
 /** AD's sub-codes in "data 52e" of a failed bind (MS-ADTS / Windows error codes). */
 const BIND_REASONS: Record<string, string> = {
@@ -130,15 +122,12 @@ export function toActivityFailure(
     if (e.code === 3 || e.code === 11) return transient(say(`LDAP ${e.code}: ${dcText(e)}`));
     return fatal(ErrorType.PreconditionFailed, say(`LDAP ${e.code}: ${dcText(e)}`));
   }
-  if (
-    (typeof code === 'string' && RETRYABLE_SOCKET_CODES.has(code)) ||
-    RETRYABLE_MESSAGES.some((r) => r.test(e.message))
-  ) {
+  if ((typeof code === 'string' && isTransientNetworkCode(code)) || RETRYABLE_MESSAGES.some((r) => r.test(e.message))) {
     return transient(
       say(`the domain controller is unreachable (${typeof code === 'string' ? `${code}: ` : ''}${e.message})`),
     );
   }
-  if (typeof code === 'string' && code === 'ENOTFOUND') {
+  if (code === UNRESOLVABLE_HOST_CODE) {
     return fatal(
       ErrorType.NotConfigured,
       say(`the domain controller's host name does not resolve (${e.message}); check AD_URL`),

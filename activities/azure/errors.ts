@@ -6,6 +6,11 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType, fatal, transient } from '../../contract/errors.js';
+import {
+  isTransientNetworkCode,
+  retryAfterMs as retryAfterFrom,
+  UNRESOLVABLE_HOST_CODE,
+} from '../../contract/retry.js';
 
 interface SdkError {
   name?: string;
@@ -20,16 +25,6 @@ const BUSY_CODES = new Set(['OperationNotAllowed', 'AnotherOperationInProgress',
 /** Key Vault's 409 for two writes racing on one vault (not the soft-delete name conflict, which shares the code). */
 const busyVault = (e: SdkError) =>
   e.code === 'ConflictError' && /changed from the point|serialize/i.test(e.message ?? '');
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'REQUEST_SEND_ERROR',
-  'ENOTFOUND',
-]);
-
 /**
  * What @azure/core-lro (2.x and 3.x, `processOperationStatus`) throws when an operation's status is Failed: a
  * plain Error, no status or code, whose text is the only place Azure's `error.code` and `error.message` survive.
@@ -80,14 +75,7 @@ export const isNotFound = (e: unknown) => statusOf(e) === 404;
 /** Retry-After in ms from the headers ARM and Key Vault send (seconds, an HTTP date, or the ms variants). */
 export function retryAfterMs(e: unknown): number | undefined {
   const h = (e as SdkError | undefined)?.response?.headers;
-  if (!h) return undefined;
-  const ms = h.get('retry-after-ms') ?? h.get('x-ms-retry-after-ms');
-  if (ms && Number.isFinite(Number(ms))) return Number(ms);
-  const ra = h.get('retry-after');
-  if (!ra) return undefined;
-  if (/^\d+(\.\d+)?$/.test(ra.trim())) return Math.round(Number(ra) * 1000);
-  const at = Date.parse(ra);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+  return h ? retryAfterFrom((name) => h.get(name)) : undefined;
 }
 
 /**
@@ -119,8 +107,15 @@ export function azureFailure(e: unknown, what: string, hint = ''): ApplicationFa
     if (err.name === 'AbortError') return transient(`${what}: cancelled`, undefined, cause);
     if (err.name === 'CredentialUnavailableError') return fatal(ErrorType.NotConfigured, withHint, cause);
     if (err.name === 'AuthenticationError') return fatal(ErrorType.Unauthorized, withHint, cause);
-    // No HTTP status: a reset, a timeout or DNS; all worth another try.
-    return transient(NETWORK_CODES.has(err.code ?? '') ? `${what}: network ${err.code}` : text, undefined, cause);
+    // A name DNS says does not exist never heals (contract/retry.ts); other failures without an HTTP status are a
+    // reset, a timeout or a DNS hiccup: all worth another try.
+    if (err.code === UNRESOLVABLE_HOST_CODE)
+      return fatal(
+        ErrorType.NotConfigured,
+        `${what}: the host name does not resolve (${err.message})${hint ? ` — ${hint}` : ''}`,
+        cause,
+      );
+    return transient(isTransientNetworkCode(err.code ?? '') ? `${what}: network ${err.code}` : text, undefined, cause);
   }
   if (status === 429) return transient(text, retryAfterMs(e), cause);
   // A failed operation polled through its Location URL comes back as an HTTP error whose code is the operation's

@@ -8,7 +8,8 @@ import { parseKeyVaultSecretIdentifier, type KeyVaultSecret } from '@azure/keyva
 import type { AzureClients } from './clients.js';
 import { azureCall, azureFailure, codeOf, isNotFound, statusOf } from './errors.js';
 import { pollWithHeartbeat } from './poll.js';
-import { formatHostSecret, generatePassword, parseHostSecret } from './secret-format.js';
+import { formatCcgSecret, parseCcgSecret } from '../../domain/ccg-secret.js';
+import { generatePassword } from './secret-format.js';
 import { ensureAccessPolicy, ensureRoleAssignment, ROLE } from './vault-access.js';
 import { ErrorType, fatal } from '../../contract/errors.js';
 import type {
@@ -172,7 +173,7 @@ export function createKeyVaultActivities(clients: AzureClients) {
       const p = parseKeyVaultSecretIdentifier(id);
       return `${p.vaultUrl.replace(/\/$/, '')}/secrets/${p.name}`;
     };
-    const parsed = existing?.value ? parseHostSecret(existing.value) : undefined;
+    const parsed = existing?.value ? parseCcgSecret(existing.value) : undefined;
     if (
       existing?.properties.id &&
       parsed &&
@@ -181,7 +182,7 @@ export function createKeyVaultActivities(clients: AzureClients) {
     ) {
       return { secretUri: versionless(existing.properties.id), created: false };
     }
-    const value = formatHostSecret({
+    const value = formatCcgSecret({
       domain: input.domainFqdn,
       user: input.user,
       password: generatePassword(input.user),

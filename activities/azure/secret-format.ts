@@ -1,34 +1,8 @@
 /**
- * The gMSA host secret: `<DOMAIN FQDN>\<user>:<password>`, read on the node by the CCG Key Vault plugin, and the
- * password in it, generated to pass Active Directory's default complexity policy.
+ * The password in the gMSA host secret (whose format is domain/ccg-secret.ts), generated to pass Active
+ * Directory's default complexity policy.
  */
 import { randomInt } from 'node:crypto';
-
-export interface HostSecret {
-  domain: string;
-  user: string;
-  password: string;
-}
-
-export function formatHostSecret(s: HostSecret): string {
-  return `${s.domain}\\${s.user}:${s.password}`;
-}
-
-/**
- * Parses a value by the plugin's rule: the domain is the text before the first `\`, the user runs up to the first
- * `:` after it, and the rest is the password (which may hold `:`). Undefined when the plugin would refuse it.
- */
-export function parseHostSecret(value: string): HostSecret | undefined {
-  const slash = value.indexOf('\\');
-  const colon = value.indexOf(':');
-  if (slash <= 0 || colon < slash) return undefined;
-  const domain = value.slice(0, slash);
-  const userEnd = value.indexOf(':', slash + 1);
-  const user = value.slice(slash + 1, userEnd);
-  const password = value.slice(userEnd + 1);
-  if (!user || !password) return undefined;
-  return { domain, user, password };
-}
 
 const UPPER = 'ABCDEFGHJKLMNPQRSTUVWXYZ';
 const LOWER = 'abcdefghijkmnopqrstuvwxyz';

@@ -9,6 +9,8 @@ export const SETTINGS_FILE = () => path.join(azureLabDir(), 'settings.json');
 export function labSettings(armEndpoint: string, world: World, caFile: string): Record<string, string> {
   return {
     AZURE_LAB: '1',
+    // The fake's token endpoint issues tokens for the lab service principal's client secret.
+    AZURE_CREDENTIAL: 'client-secret',
     AZURE_ARM_ENDPOINT: armEndpoint,
     AZURE_AUTHORITY_HOST: armEndpoint,
     AZURE_TENANT_ID: world.tenantId,

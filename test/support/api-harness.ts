@@ -9,7 +9,7 @@ import { buildApp } from '../../api/app.js';
 import type { TokenTable } from '../../api/auth.js';
 import { ProvisioningService } from '../../api/provisioning-service.js';
 import { readTemporalSettings } from '../../temporal/settings.js';
-import { activityDoubles } from './activity-doubles.js';
+import { activityDoubles } from '../../lab/activity-doubles.js';
 import { devServerEnv, uniqueQueue, workflowBundle } from './temporal.js';
 
 export interface ApiHarness {

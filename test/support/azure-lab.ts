@@ -14,6 +14,7 @@ import { readAzureConfig } from '../../worker/config/azure.js';
 
 const NEEDED = [
   'AZURE_LAB',
+  'AZURE_CREDENTIAL',
   'AZURE_ARM_ENDPOINT',
   'AZURE_AUTHORITY_HOST',
   'AZURE_TENANT_ID',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCcgSecret } from '../../activities/active-directory/secret-value.js';
+import { formatCcgSecret, parseCcgSecret } from '../../domain/ccg-secret.js';
 import { escapeDnValue } from '../../activities/active-directory/names.js';
 
 test('the secret splits by the CCG plugin rule: domain to the first \\, user to the next :, the rest is the password', () => {
@@ -22,6 +22,13 @@ test('values the plugin refuses are refused', () => {
   ]) {
     assert.equal(parseCcgSecret(bad), undefined, bad);
   }
+});
+
+test('what the product writes is what the plugin reads back, colons and backslashes in the password included', () => {
+  const secret = { domain: 'contoso.com', user: 'gmsa-webapp01', password: 'a:b\\c::d' };
+  const value = formatCcgSecret(secret);
+  assert.equal(value, 'contoso.com\\gmsa-webapp01:a:b\\c::d');
+  assert.deepEqual(parseCcgSecret(value), secret);
 });
 
 test('RDN values are escaped per RFC 4514', () => {

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActiveDirectoryActivities } from '../../../activities/active-directory.js';
-import { parseCcgSecret } from '../../../activities/active-directory/secret-value.js';
+import { parseCcgSecret } from '../../../domain/ccg-secret.js';
 import { allowedTrustees, gmsaMembershipDescriptor } from '../../../domain/security-descriptor.js';
 import {
   adLabFromEnv,
