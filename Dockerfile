@@ -4,6 +4,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
+# The build type-checks everything, then dist/ gets the product folders and the prebuilt workflow bundle only.
 RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim

@@ -1,7 +1,9 @@
 /**
  * The Temporal worker over a given activity set: used by worker/main.ts with the real activities and by tests and
- * benchmarks with doubles, so both run the same workflow bundle and options.
+ * benchmarks with doubles, so both run the same workflow bundle and options. Compiled (dist/), it loads the bundle
+ * `npm run build` wrote; from source (tsx) it bundles the workflows at start.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
@@ -12,6 +14,15 @@ import { connectionOptions, type TemporalSettings } from '../temporal/settings.j
 // Same extension as this file: .ts when run from source, .js when compiled.
 const here = fileURLToPath(import.meta.url);
 export const WORKFLOWS_PATH = path.join(path.dirname(here), '..', 'workflows', `index${path.extname(here)}`);
+/** The name of the prebuilt bundle at the top of dist/, next to the compiled folders. */
+export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+
+/** The prebuilt bundle's path when this is the compiled worker and the build wrote one; undefined from source. */
+export function prebuiltWorkflowBundle(): string | undefined {
+  if (path.extname(here) !== '.js') return undefined;
+  const file = path.join(path.dirname(here), '..', WORKFLOW_BUNDLE_FILE);
+  return existsSync(file) ? file : undefined;
+}
 
 export interface CreateWorkerOptions {
   connection?: NativeConnection;
@@ -20,18 +31,20 @@ export interface CreateWorkerOptions {
   /** Encrypts every payload; tests of workflow logic may run without. */
   keyRing?: KeyRing;
   shutdownGraceSeconds?: number;
-  /** A prebuilt bundle (tests share one); otherwise the workflows are bundled at start. */
+  /** A bundle made by the caller (tests share one); else the build's (prebuiltWorkflowBundle), else one at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   extra?: Partial<WorkerOptions>;
 }
 
 export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
   const connection = o.connection ?? (await NativeConnection.connect(connectionOptions(o.settings)));
+  const prebuilt = prebuiltWorkflowBundle();
+  const workflowBundle = o.workflowBundle ?? (prebuilt ? { codePath: prebuilt } : undefined);
   return Worker.create({
     connection,
     namespace: o.settings.namespace,
     taskQueue: o.settings.taskQueue,
-    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: o.activities,
     ...(o.keyRing ? { dataConverter: dataConverter(o.keyRing) } : {}),
     shutdownGraceTime: `${o.shutdownGraceSeconds ?? 30}s`,

@@ -5,7 +5,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createRealActivities } from './activities.js';
 import { readWorkerConfig } from './config/index.js';
-import { createWorker } from './create-worker.js';
+import { createWorker, prebuiltWorkflowBundle, WORKFLOWS_PATH } from './create-worker.js';
 import { createLogger } from '../config/logger.js';
 
 async function main(): Promise<void> {
@@ -38,8 +38,15 @@ async function main(): Promise<void> {
       `cannot start on Temporal at ${config.temporal.address} (TEMPORAL_ADDRESS): ${(err as Error).message}`,
     );
   });
+  const bundle = prebuiltWorkflowBundle();
   log.info(
-    { address: config.temporal.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue },
+    {
+      address: config.temporal.address,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      workflows: bundle ? `prebuilt ${bundle}` : `bundled at start from ${WORKFLOWS_PATH}`,
+      readyAfterMs: Math.round(performance.now()),
+    },
     'worker started',
   );
   await worker.run();

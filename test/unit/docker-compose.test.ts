@@ -1,7 +1,12 @@
-/** docker-compose.yml cannot run here (no Docker engine); its structure is checked instead. */
+/**
+ * docker-compose.yml cannot run here (no Docker engine); its structure is checked instead, and the build's output is
+ * computed with the TypeScript compiler (without emitting) to check that the commands run files `npm run build` writes.
+ */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
+import ts from 'typescript';
 import { parse } from 'yaml';
 import { PROJECT_ROOT } from '../../lab/paths.js';
 import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes.js';
@@ -53,24 +58,64 @@ test('the Dockerfile uses a glibc Node 22 image and runs as a non-root user', ()
   assert.match(dockerfile, /npm ci/);
 });
 
-test('the commands the image and the compose file run are files the build writes', () => {
-  // `npm run build` is tsc with this tsconfig: each dist/<x>.js comes from <x>.ts under an included folder.
-  const tsconfig = JSON.parse(readFileSync(`${PROJECT_ROOT}/tsconfig.json`, 'utf8'));
-  const pkg = JSON.parse(readFileSync(`${PROJECT_ROOT}/package.json`, 'utf8'));
-  assert.equal(pkg.scripts.build, 'tsc -p tsconfig.json');
-  assert.equal(tsconfig.compilerOptions.outDir, 'dist');
-  assert.equal(tsconfig.compilerOptions.rootDir, '.');
+const PRODUCT = ['contract', 'config', 'domain', 'temporal', 'activities', 'workflows', 'worker', 'api', 'cli'];
+const readJson = (file: string) => JSON.parse(readFileSync(path.join(PROJECT_ROOT, file), 'utf8'));
+
+test('npm run build type-checks everything, then emits the product only and bundles its workflows', () => {
+  const steps = (readJson('package.json').scripts.build as string).split('&&').map((s) => s.trim());
+  const at = (step: string) => steps.indexOf(step);
+  assert.ok(at('tsc -p tsconfig.json --noEmit') === 0, `first the whole type check: ${steps.join(' | ')}`);
+  assert.ok(at('tsc -p tsconfig.build.json') > 0, 'then the product emit');
+  assert.ok(at('tsx scripts/bundle-workflows.ts') > at('tsc -p tsconfig.build.json'), 'then the bundle of its output');
+  const clean = steps.findIndex((s) => s.includes('rmSync') && s.includes("'dist'"));
+  assert.ok(clean >= 0 && clean < at('tsc -p tsconfig.build.json'), 'dist/ is emptied before the emit');
+
+  const all = readJson('tsconfig.json');
+  assert.equal(all.compilerOptions.noEmit, true, 'the whole-tree check never writes lab, test or bench into dist/');
+  for (const folder of [...PRODUCT, 'lab', 'test', 'bench', 'scripts']) assert.ok(all.include.includes(folder), folder);
+  const build = readJson('tsconfig.build.json');
+  assert.equal(build.extends, './tsconfig.json');
+  assert.equal(build.compilerOptions.noEmit, false);
+  assert.deepEqual([...build.include].sort(), [...PRODUCT].sort());
+
+  const bundler = readFileSync(path.join(PROJECT_ROOT, 'scripts', 'bundle-workflows.ts'), 'utf8');
+  assert.match(bundler, /path\.join\(dist, WORKFLOW_BUNDLE_FILE\)/, 'writes the file the compiled worker looks for');
+  assert.match(bundler, /from '\.\.\/worker\/create-worker\.js'/);
+});
+
+/** Every file `tsc -p tsconfig.build.json` writes: the included folders and all they import, as dist/ paths. */
+function buildOutputs(): string[] {
+  const host = {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d: ts.Diagnostic) => assert.fail(String(d.messageText)),
+  };
+  const parsed = ts.getParsedCommandLineOfConfigFile(path.join(PROJECT_ROOT, 'tsconfig.build.json'), {}, host);
+  assert.ok(parsed && parsed.errors.length === 0, 'tsconfig.build.json parses');
+  const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options });
+  const { rootDir, outDir } = parsed.options;
+  assert.ok(rootDir && outDir);
+  // Where tsc puts a source file's JavaScript (rootDir mirrored under outDir); imports pulled in count as well.
+  return program
+    .getSourceFiles()
+    .filter((f) => !f.isDeclarationFile && !f.fileName.includes('/node_modules/'))
+    .map((f) => path.join(outDir, path.relative(rootDir, f.fileName)).replace(/\.ts$/, '.js'))
+    .map((out) => path.relative(PROJECT_ROOT, out).split(path.sep).join('/'));
+}
+
+test('dist/ holds the product only, and the image and compose commands run files the build writes', () => {
+  const outputs = buildOutputs();
+  assert.ok(outputs.length > 50, `the build emits the product (${outputs.length} files)`);
+  const outside = outputs.filter((o) => !PRODUCT.some((folder) => o.startsWith(`dist/${folder}/`)));
+  assert.deepEqual(outside, [], 'no lab, test, bench or scripts code reaches dist/ (not even through an import)');
+  assert.ok(outputs.includes('dist/worker/create-worker.js'), 'the worker that looks for dist/workflow-bundle.js');
+
   assert.match(dockerfile, /^RUN npm run build/m, 'the image builds dist');
   const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
   assert.ok(cmd, 'the Dockerfile has an exec-form CMD');
   const commands: string[][] = [JSON.parse(cmd), compose.services.worker.command, compose.services.api.command];
   for (const command of commands) {
     assert.equal(command[0], 'node', JSON.stringify(command));
-    const out = /^dist\/(.+)\.js$/.exec(command[1] ?? '');
-    assert.ok(out, `${command.join(' ')} runs a file under dist/`);
-    const source = `${out[1]}.ts`;
-    assert.ok(existsSync(`${PROJECT_ROOT}/${source}`), `${source} exists`);
-    assert.ok(tsconfig.include.includes(source.split('/')[0]), `${source} is in a folder tsconfig compiles`);
+    assert.ok(outputs.includes(command[1] ?? ''), `${command.join(' ')} runs a file the build writes`);
   }
 });
 

@@ -1,60 +1,110 @@
-/** readAzureConfig: unconfigured, production defaults per cloud, the lab's explicit credential, bad values named. */
+/**
+ * The Azure credential against the lab's token endpoint and ARM, with the real @azure/identity classes: the lab's
+ * settings sign in as the lab service principal, a secret file works the same way and a wrong one is refused by the
+ * token endpoint, and the worker process stops with exit code 2 when AZURE_CREDENTIAL or a setting it needs is missing.
+ */
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { connectAzure } from '../../../activities/azure/connect.js';
+import { PROJECT_ROOT } from '../../../lab/paths.js';
+import { KeyRing } from '../../../temporal/codec.js';
 import { readAzureConfig } from '../../../worker/config/azure.js';
+import { azureLabSettings, LAB_RG } from '../../support/azure-lab.js';
 
-const SUB = '00000000-0000-0000-0000-000000000000';
+const dir = mkdtempSync(path.join(tmpdir(), 'azure-credential-'));
 
-describe('readAzureConfig', () => {
-  it('is undefined when Azure is not configured', () => {
-    assert.equal(readAzureConfig({}), undefined);
+/** The lab's AZURE_* settings as exported, some replaced or (undefined) removed, as the worker would read them. */
+function labEnv(changes: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  azureLabSettings();
+  const env: NodeJS.ProcessEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => k.startsWith('AZURE_')),
+  );
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+describe('the Azure credential the worker builds', () => {
+  it('the lab settings choose client-secret and sign in as the lab principal, whom ARM then serves', async () => {
+    const s = azureLabSettings();
+    assert.equal(process.env.AZURE_CREDENTIAL, 'client-secret');
+    const config = readAzureConfig(labEnv());
+    assert.ok(config);
+    const { clients } = connectAzure(config);
+    const me = await clients.caller();
+    assert.equal(me.tenantId, s.AZURE_TENANT_ID);
+    const cluster = await clients.aks(config.subscriptionId).managedClusters.get(LAB_RG, 'aks-gmsa-lab');
+    assert.equal(cluster.name, 'aks-gmsa-lab', 'ARM serves the signed-in principal');
   });
 
-  it('uses DefaultAzureCredential and the public cloud by default, or the named cloud', () => {
-    const pub = readAzureConfig({ AZURE_SUBSCRIPTION_ID: SUB });
-    assert.equal(pub?.armEndpoint, 'https://management.azure.com');
-    assert.equal(pub?.authorityHost, 'https://login.microsoftonline.com');
-    assert.deepEqual(pub?.credential, { kind: 'default', tenantId: undefined });
-    assert.equal(pub?.lab, false);
-    const cn = readAzureConfig({ AZURE_SUBSCRIPTION_ID: SUB, AZURE_CLOUD: 'AzureChinaCloud' });
-    assert.equal(cn?.armEndpoint, 'https://management.chinacloudapi.cn');
-  });
+  it('reads the secret from AZURE_CLIENT_SECRET_FILE, and the token endpoint refuses a wrong one', async () => {
+    const s = azureLabSettings();
+    const good = path.join(dir, 'good-secret');
+    writeFileSync(good, `${s.AZURE_CLIENT_SECRET}\n`, { mode: 0o600 });
+    const fromFile = readAzureConfig(labEnv({ AZURE_CLIENT_SECRET: undefined, AZURE_CLIENT_SECRET_FILE: good }));
+    assert.ok(fromFile);
+    assert.equal((await connectAzure(fromFile).clients.caller()).tenantId, s.AZURE_TENANT_ID);
 
-  it('reads the lab settings: explicit client secret, endpoint, authority and CA', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'azcfg-'));
-    const ca = path.join(dir, 'ca.pem');
-    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-    const c = readAzureConfig({
-      AZURE_SUBSCRIPTION_ID: SUB,
-      AZURE_LAB: '1',
-      AZURE_ARM_ENDPOINT: 'https://127.0.0.1:4443/',
-      AZURE_AUTHORITY_HOST: 'https://127.0.0.1:4443',
-      AZURE_TENANT_ID: '72f9a1b0-0000-4000-8000-00000000a2b1',
-      AZURE_CLIENT_ID: 'c0ffee00-0000-4000-8000-00000000a2b1',
-      AZURE_CLIENT_SECRET: 's3cret',
-      AZURE_CA_FILE: ca,
+    const wrong = path.join(dir, 'wrong-secret');
+    writeFileSync(wrong, 'not-the-secret\n', { mode: 0o600 });
+    const refused = readAzureConfig(labEnv({ AZURE_CLIENT_SECRET: undefined, AZURE_CLIENT_SECRET_FILE: wrong }));
+    assert.ok(refused);
+    await assert.rejects(connectAzure(refused).clients.caller(), /AADSTS7000215/);
+  });
+});
+
+/** Runs the worker entry point to its exit (it stops before connecting to Temporal); a deadline bounds it. */
+function runWorker(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
+      cwd: PROJECT_ROOT,
+      env: {
+        PATH: process.env.PATH,
+        GMSA_CODEC_KEYS: KeyRing.generateEntry('test-1'),
+        // Nothing listens here: reaching Temporal would mean the configuration passed.
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
-    assert.equal(c?.armEndpoint, 'https://127.0.0.1:4443');
-    assert.equal(c?.credential.kind, 'clientSecret');
-    assert.match(String(c?.caPem), /BEGIN CERTIFICATE/);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const deadline = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the worker did not exit within 60 s; stderr: ${stderr}`));
+    }, 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(deadline);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+describe('the worker with Azure configured but no usable credential', () => {
+  it('exits 2 without AZURE_CREDENTIAL, naming it and every choice, and printing no secret', async () => {
+    const s = azureLabSettings();
+    const { code, stderr } = await runWorker(labEnv({ AZURE_CREDENTIAL: undefined, AZURE_LAB: undefined }));
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /bad configuration: AZURE_CREDENTIAL: is required with AZURE_SUBSCRIPTION_ID/);
+    for (const kind of ['workload-identity', 'managed-identity', 'client-secret', 'developer'])
+      assert.ok(stderr.includes(kind), `names ${kind}`);
+    assert.ok(!stderr.includes(s.AZURE_CLIENT_SECRET as string), 'no secret in the message');
   });
 
-  it('names the variable on a bad value', () => {
-    const bad: Array<[NodeJS.ProcessEnv, RegExp]> = [
-      [{ AZURE_SUBSCRIPTION_ID: 'nope' }, /^AZURE_SUBSCRIPTION_ID: /],
-      [{ AZURE_SUBSCRIPTION_ID: SUB, AZURE_CLOUD: 'Mars' }, /^AZURE_CLOUD: /],
-      [
-        { AZURE_SUBSCRIPTION_ID: SUB, AZURE_ARM_ENDPOINT: 'http://127.0.0.1:1' },
-        /^AZURE_ARM_ENDPOINT: must be an https URL/,
-      ],
-      [{ AZURE_SUBSCRIPTION_ID: SUB, AZURE_CA_FILE: '/nonexistent/ca.pem' }, /^AZURE_CA_FILE: cannot be read/],
-      [{ AZURE_SUBSCRIPTION_ID: SUB, AZURE_LAB: '1' }, /^AZURE_TENANT_ID: is required/],
-      [{ AZURE_SUBSCRIPTION_ID: SUB, AZURE_POLL_INTERVAL_MS: '-5' }, /^AZURE_POLL_INTERVAL_MS: /],
-      [{ AZURE_LAB: '1' }, /^AZURE_SUBSCRIPTION_ID: is required when AZURE_LAB is set/],
-    ];
-    for (const [env, message] of bad) assert.throws(() => readAzureConfig(env), { name: 'ConfigError', message });
+  it('exits 2 naming the setting the chosen kind is missing', async () => {
+    const { code, stderr } = await runWorker({
+      AZURE_SUBSCRIPTION_ID: azureLabSettings().AZURE_SUBSCRIPTION_ID,
+      AZURE_CREDENTIAL: 'workload-identity',
+      AZURE_TENANT_ID: azureLabSettings().AZURE_TENANT_ID,
+      AZURE_CLIENT_ID: azureLabSettings().AZURE_CLIENT_ID,
+    });
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /bad configuration: AZURE_FEDERATED_TOKEN_FILE: is required \(set by AKS workload identity/);
   });
 });
