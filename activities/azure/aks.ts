@@ -6,7 +6,7 @@
 import type { ManagedCluster } from '@azure/arm-containerservice';
 import type { AzureClients } from './clients.js';
 import { azureCall, azureFailure, codeOf, statusOf } from './errors.js';
-import { pollWithHeartbeat } from './poll.js';
+import { resumableOperation } from './poll.js';
 import { ErrorType, fatal, transient } from '../../contract/errors.js';
 import type { ClusterRef, ConfirmAksGmsaInput, ConfirmAksGmsaResult } from '../../contract/activities.js';
 
@@ -83,13 +83,15 @@ export function createAksActivities(clients: AzureClients) {
         // The PUT carries the whole cluster as read: with If-Match on the etag read, a change another team made
         // since is refused (412) instead of overwritten ("Optimistic concurrency" in the AKS docs; eTag and
         // If-Match in the managedClusters spec). A cluster read without an etag is sent as before.
-        const poller = await clients
-          .aks(cluster.subscriptionId)
-          .managedClusters.beginCreateOrUpdate(cluster.resourceGroup, cluster.name, desired, {
-            updateIntervalInMs: clients.pollIntervalMs,
-            ...(current.eTag ? { ifMatch: current.eTag } : {}),
-          });
-        result = await pollWithHeartbeat(what, poller);
+        result = await resumableOperation(what, (resumeFrom) =>
+          clients
+            .aks(cluster.subscriptionId)
+            .managedClusters.beginCreateOrUpdate(cluster.resourceGroup, cluster.name, desired, {
+              updateIntervalInMs: clients.pollIntervalMs,
+              resumeFrom,
+              ...(current.eTag ? { ifMatch: current.eTag } : {}),
+            }),
+        );
       } catch (e) {
         if (statusOf(e) === 412) {
           // Nothing was written: the next attempt reads the cluster again and builds its PUT on the new state.

@@ -7,7 +7,7 @@
 import type { VirtualMachineScaleSet, VirtualMachineScaleSetIdentity } from '@azure/arm-compute';
 import type { AzureClients } from './clients.js';
 import { azureCall } from './errors.js';
-import { pollWithHeartbeat } from './poll.js';
+import { resumableOperation } from './poll.js';
 import { ensureAccessPolicy, ensureRoleAssignment, ROLE } from './vault-access.js';
 import { ErrorType, fatal } from '../../contract/errors.js';
 import type {
@@ -70,17 +70,17 @@ async function patchIdentity(
     'the worker needs Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action on the identity (role Managed Identity Operator) besides write on the scale set';
   await azureCall(
     what,
-    async () => {
-      const poller = await clients.compute(subscriptionId).virtualMachineScaleSets.beginUpdate(
-        nodeResourceGroup,
-        String(vmss.name),
-        { identity },
-        {
-          updateIntervalInMs: clients.pollIntervalMs,
-        },
-      );
-      return pollWithHeartbeat(what, poller);
-    },
+    () =>
+      resumableOperation(what, (resumeFrom) =>
+        clients
+          .compute(subscriptionId)
+          .virtualMachineScaleSets.beginUpdate(
+            nodeResourceGroup,
+            String(vmss.name),
+            { identity },
+            { updateIntervalInMs: clients.pollIntervalMs, resumeFrom },
+          ),
+      ),
     hint,
   );
 }

@@ -313,8 +313,8 @@ describe('a lab provisioning end to end', () => {
       for (const p of payloads) {
         const encoding = Buffer.from(p.metadata?.encoding ?? []).toString();
         // patched() markers: the SDK's core writes the patch id itself, past the data converter; it is the one
-        // plain payload, and its content is checked below (a patch id, nothing of the request).
-        if (/\/markerRecordedEventAttributes\/details\/patch-data\//.test(p.path)) {
+        // plain payload, and it must hold a patch id and nothing else.
+        if (/\/markerRecordedEventAttributes\/details\/patch-data\//.test(p.path ?? '')) {
           const data = JSON.parse(Buffer.from(p.data ?? []).toString()) as { id?: unknown; deprecated?: unknown };
           assert.deepEqual(Object.keys(data).sort(), ['deprecated', 'id'], `${p.path} holds only a patch id`);
           continue;
