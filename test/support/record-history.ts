@@ -20,6 +20,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { fatal, transient } from '../../contract/errors.js';
+import { PROJECT_ROOT } from '../../lab/paths.js';
 import { freePort } from '../../lab/process.js';
 import { temporalLab } from '../../lab/temporal.js';
 import type { ProvisionRequest } from '../../domain/request.js';
@@ -53,7 +54,9 @@ async function main(): Promise<void> {
   }
   const env = await devServerEnv();
   const write = async (file: string, handle: WorkflowHandle) => {
-    writeFileSync(new URL(file, HISTORIES), `${historyToJSON(await handle.fetchHistory())}\n`);
+    // Stack traces name the checkout's folder; a fixture names a neutral one instead.
+    const json = historyToJSON(await handle.fetchHistory()).replaceAll(`${PROJECT_ROOT}/`, '/app/');
+    writeFileSync(new URL(file, HISTORIES), `${json}\n`);
     console.log(`wrote ${file}`);
   };
   /** One provisioning on a worker of its own; `body` drives it and returns once the history is complete. */
