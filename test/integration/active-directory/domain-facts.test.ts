@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActiveDirectoryActivities } from '../../../activities/active-directory.js';
 import { adLabFromEnv, baseDn, connect, type AdLab } from '../../support/ad-lab.js';
-import { InMemorySecretReader } from '../../support/in-memory-secret-reader.js';
+import { InMemorySecretReader } from '../../../lab/in-memory-secret-reader.js';
 
 describe('getDomainFacts against the lab DC', () => {
   let lab: AdLab;

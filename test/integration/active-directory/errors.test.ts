@@ -7,7 +7,7 @@ import type { ActiveDirectoryConfig } from '../../../activities/active-directory
 import { toActivityFailure } from '../../../activities/active-directory/ldap-errors.js';
 import { adLabFromEnv, type AdLab } from '../../support/ad-lab.js';
 import { failureOf } from '../../support/failure.js';
-import { InMemorySecretReader } from '../../support/in-memory-secret-reader.js';
+import { InMemorySecretReader } from '../../../lab/in-memory-secret-reader.js';
 
 describe('connection and bind failures land in the right retry class', () => {
   let lab: AdLab;

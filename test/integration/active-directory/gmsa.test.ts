@@ -17,7 +17,7 @@ import {
   type AdLab,
 } from '../../support/ad-lab.js';
 import { failureOf } from '../../support/failure.js';
-import { InMemorySecretReader } from '../../support/in-memory-secret-reader.js';
+import { InMemorySecretReader } from '../../../lab/in-memory-secret-reader.js';
 import { parseManagedPasswordBlob } from '../../support/managed-password-blob.js';
 
 const GMSA_ATTRIBUTES = [

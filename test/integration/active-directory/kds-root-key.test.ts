@@ -20,7 +20,7 @@ import {
   withDirectoryLock,
   type AdLab,
 } from '../../support/ad-lab.js';
-import { InMemorySecretReader } from '../../support/in-memory-secret-reader.js';
+import { InMemorySecretReader } from '../../../lab/in-memory-secret-reader.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
