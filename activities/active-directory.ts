@@ -1,11 +1,12 @@
 /**
- * The Active Directory activities: domain facts, KDS root key, standard user, gMSA, and their removal. Each call opens
- * one LDAPS (or StartTLS) connection with certificate verification, binds with the worker's configured account, and
- * reads before it writes, so a rerun changes nothing. Failures are classified (errors.ts); none carries a password.
+ * The Active Directory activities: domain facts, KDS root key, standard user (and its read-only look-up), gMSA, and
+ * their removal. Each call opens one LDAPS (or StartTLS) connection with certificate verification, binds with the
+ * worker's configured account, and reads before it writes (ownership first: active-directory/ownership.ts), so a
+ * rerun changes nothing and nothing foreign is touched. Failures are classified (errors.ts); none carries a password.
  */
 import type { ActiveDirectoryConfig } from './active-directory/config.js';
 import { getDomainFacts } from './active-directory/domain-facts.js';
-import { ensureDomainUser, removeDomainUser } from './active-directory/domain-user.js';
+import { ensureDomainUser, findDomainUser, removeDomainUser } from './active-directory/domain-user.js';
 import { ensureGmsa, removeGmsa } from './active-directory/gmsa.js';
 import { ensureKdsRootKey } from './active-directory/kds-root-key.js';
 import { withSession } from './active-directory/ldap-session.js';
@@ -34,11 +35,15 @@ export interface ActiveDirectoryDeps {
 
 export type ActiveDirectoryActivities = Pick<
   StepActivities,
-  'getDomainFacts' | 'ensureKdsRootKey' | 'ensureDomainUser' | 'ensureGmsa'
+  'getDomainFacts' | 'findDomainUser' | 'ensureKdsRootKey' | 'ensureDomainUser' | 'ensureGmsa'
 > & {
   removeGmsa(input: RemoveGmsaInput): Promise<RemovalResult>;
   removeDomainUser(input: RemoveDomainUserInput): Promise<RemovalResult>;
 };
+
+/** A removal's log line: a kept object (foreign, released, still used) is not an absent one. */
+const removal = (what: string, out: RemovalResult) =>
+  out.removed ? `${what} removed` : out.dn ? `${what} kept: not this binding's to delete` : `${what} already absent`;
 
 export function createActiveDirectoryActivities(deps: ActiveDirectoryDeps): ActiveDirectoryActivities {
   const { config, secrets } = deps;
@@ -48,6 +53,12 @@ export function createActiveDirectoryActivities(deps: ActiveDirectoryDeps): Acti
 
   return {
     getDomainFacts: (input) => withSession(config, (s) => getDomainFacts(s, input)),
+
+    async findDomainUser(input) {
+      const out = await withSession(config, (s) => findDomainUser(s, input));
+      log('domain user looked up', { user: input.user, ...(out.existing ?? { existing: false }) });
+      return out;
+    },
 
     async ensureKdsRootKey(input) {
       const out = await withSession(config, (s) => ensureKdsRootKey(s, input, now()));
@@ -69,13 +80,13 @@ export function createActiveDirectoryActivities(deps: ActiveDirectoryDeps): Acti
 
     async removeGmsa(input) {
       const out = await withSession(config, (s) => removeGmsa(s, input));
-      log(out.removed ? 'gMSA removed' : 'gMSA already absent', { ...out, name: input.name });
+      log(removal('gMSA', out), { ...out, name: input.name });
       return out;
     },
 
     async removeDomainUser(input) {
       const out = await withSession(config, (s) => removeDomainUser(s, config, input));
-      log(out.removed ? 'domain user removed' : 'domain user already absent', { ...out, user: input.user });
+      log(removal('domain user', out), { ...out, user: input.user });
       return out;
     },
   };

@@ -1,9 +1,11 @@
 /**
  * Assembles the activity set from the parts the worker could configure. A step whose outside system is not
- * configured fails at once, non-retryably, naming what is missing: never a stub that reports success.
+ * configured fails at once, non-retryably, naming what is missing: never a stub that reports success. Every
+ * activity heartbeats while it runs (keep-alive.ts), so a cancellation reaches it and a dead worker is noticed.
  */
 import { notConfigured } from '../contract/errors.js';
 import type { GmsaActivities } from '../contract/activities.js';
+import { keepAlive } from './keep-alive.js';
 
 const AD = 'Active Directory (AD_URL, AD_BIND_USER, AD_BIND_PASSWORD or AD_BIND_PASSWORD_FILE, AD_CA_FILE)';
 const AZURE = 'Azure (AZURE_SUBSCRIPTION_ID and an Azure credential)';
@@ -17,6 +19,7 @@ export const ACTIVITY_NEEDS: Record<keyof GmsaActivities, string> = {
   storeUserSecret: AZURE,
   grantKeyVaultAccess: AZURE,
   getDomainFacts: AD,
+  findDomainUser: AD,
   ensureKdsRootKey: AD,
   ensureDomainUser: `${AD} and a Key Vault secret reader (${AZURE})`,
   ensureGmsa: AD,
@@ -28,16 +31,20 @@ export const ACTIVITY_NEEDS: Record<keyof GmsaActivities, string> = {
   removeScaleSetIdentity: AZURE,
   deleteKeyVault: AZURE,
   deleteManagedIdentity: AZURE,
+  deleteUserSecret: AZURE,
+  revokeKeyVaultAccess: AZURE,
+  verifyApproval: 'the approval key (GMSA_APPROVAL_KEY or GMSA_APPROVAL_KEY_FILE)',
 };
 
 export function createActivities(parts: Partial<GmsaActivities>): GmsaActivities {
   const all = {} as Record<keyof GmsaActivities, unknown>;
   for (const name of Object.keys(ACTIVITY_NEEDS) as (keyof GmsaActivities)[]) {
-    all[name] =
+    const impl =
       parts[name] ??
       (async () => {
         throw notConfigured(ACTIVITY_NEEDS[name]);
       });
+    all[name] = keepAlive(impl as (input: unknown) => Promise<unknown>);
   }
   return all as GmsaActivities;
 }

@@ -17,6 +17,7 @@ import { codecRoutes } from './routes/codec.js';
 import { healthRoutes } from './routes/health.js';
 import { provisioningRoutes } from './routes/provisionings.js';
 import type { Logger } from '../config/logger.js';
+import type { TrustProxy } from '../config/trust-proxy.js';
 import { REDACT_PATHS } from '../config/logger.js';
 
 export interface AppDeps {
@@ -31,6 +32,8 @@ export interface AppDeps {
   logger?: Logger | boolean;
   /** Failed-authentication limit per address (tests pass their own). */
   throttle?: AuthThrottle;
+  /** Which proxies' X-Forwarded-For names the client (GMSA_TRUST_PROXY): the address the throttle counts. */
+  trustProxy?: TrustProxy;
 }
 
 export async function buildApp(deps: AppDeps) {
@@ -38,6 +41,7 @@ export async function buildApp(deps: AppDeps) {
     loggerInstance: typeof deps.logger === 'object' ? deps.logger : undefined,
     logger: typeof deps.logger === 'boolean' ? { level: 'info', redact: REDACT_PATHS } : undefined,
     bodyLimit: 64 * 1024,
+    trustProxy: deps.trustProxy ?? false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

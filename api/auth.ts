@@ -12,6 +12,8 @@ export const PERMISSIONS = {
   start: ['operator'],
   cancel: ['operator'],
   approve: ['approver'],
+  /** Encrypting payloads makes input the worker accepts (e.g. a signal typed in the Temporal UI). */
+  encode: ['operator', 'approver'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

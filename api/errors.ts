@@ -58,3 +58,18 @@ export class TooManyRequests extends ApiProblem {
     this.headers = { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) };
   }
 }
+
+/** The run refused the approval: its proof did not hold for this run (signed by another key, too old). */
+export class ApprovalRefused extends ApiProblem {
+  readonly status = 409;
+}
+
+/** The run's validator refused the approval's shape before recording anything. */
+export class InvalidApproval extends ApiProblem {
+  readonly status = 400;
+}
+
+/** What the API needs for this is missing or does not answer: its configuration, a worker. */
+export class ServiceUnavailable extends ApiProblem {
+  readonly status = 503;
+}

@@ -5,7 +5,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { dataConverter, readKeyRing } from '../temporal/codec.js';
 import { connectionOptions, readTemporalSettings } from '../temporal/settings.js';
+import { readApprovalKey } from '../config/approval-key.js';
 import { ConfigError, optional } from '../config/env.js';
+import { readTrustProxy } from '../config/trust-proxy.js';
 import { createLogger } from '../config/logger.js';
 import { buildApp } from './app.js';
 import { TokenTable } from './auth.js';
@@ -13,10 +15,12 @@ import { TOKEN_VARIABLE } from '../config/api-tokens.js';
 import { ProvisioningService } from './provisioning-service.js';
 
 async function main(): Promise<void> {
-  let settings, tokens, keyRing, port: number;
+  let settings, tokens, keyRing, approvalKey, trustProxy, port: number;
   try {
     settings = readTemporalSettings();
     keyRing = readKeyRing();
+    approvalKey = readApprovalKey();
+    trustProxy = readTrustProxy();
     tokens = TokenTable.parse(process.env[TOKEN_VARIABLE]);
     if (tokens.size === 0) throw new ConfigError(TOKEN_VARIABLE, 'is required: comma-separated role:token entries');
     port = Number(optional(process.env, 'GMSA_API_PORT') ?? '3000');
@@ -28,6 +32,8 @@ async function main(): Promise<void> {
   }
   const host = optional(process.env, 'GMSA_API_HOST') ?? '127.0.0.1';
   const logger = createLogger(optional(process.env, 'LOG_LEVEL') ?? 'info', 'api');
+  // The API starts without it (everything but approving works), and says so.
+  if (!approvalKey) logger.warn('no GMSA_APPROVAL_KEY or GMSA_APPROVAL_KEY_FILE: approvals are answered 503');
   const connection = Connection.lazy(connectionOptions(settings));
   const converter = dataConverter(keyRing);
   const client = new Client({ connection, namespace: settings.namespace, dataConverter: converter });
@@ -36,12 +42,13 @@ async function main(): Promise<void> {
     .split(',')
     .map((o) => o.trim());
   const app = await buildApp({
-    service: new ProvisioningService(client, settings),
+    service: new ProvisioningService(client, settings, { approvalKey }),
     tokens,
     codec: converter.payloadCodecs[0],
     codecCorsOrigins: corsOrigins,
     defaultSubscriptionId: optional(process.env, 'AZURE_SUBSCRIPTION_ID'),
     logger,
+    trustProxy,
   });
   const close = () => {
     app

@@ -3,8 +3,12 @@
  * and cancel. The routes stay thin; this is the one place that knows workflow ids, search attributes and statuses.
  */
 import {
+  ActivityFailure,
+  ApplicationFailure,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
   type WorkflowExecutionDescription,
   type WorkflowExecutionStatusName,
@@ -12,8 +16,11 @@ import {
 import type { ProvisionRequest } from '../domain/request.js';
 import { scrub } from '../domain/scrub.js';
 import { provisioningId } from '../domain/workflow-id.js';
+import { ErrorType } from '../contract/errors.js';
+import { signApproval } from '../temporal/approval-proof.js';
 import {
   approveAdStepSignal,
+  approveAdStepUpdate,
   PROVISION_WORKFLOW,
   progressQuery,
   provisionSummary,
@@ -21,7 +28,14 @@ import {
 } from '../workflows/definitions.js';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.js';
 import type { TemporalSettings } from '../temporal/settings.js';
-import { AlreadyRunning, NotFound, NotRunning } from './errors.js';
+import {
+  AlreadyRunning,
+  ApprovalRefused,
+  InvalidApproval,
+  NotFound,
+  NotRunning,
+  ServiceUnavailable,
+} from './errors.js';
 import { withPendingActivities } from './pending-activity.js';
 import type { ListStatus, ProvisioningSummary, ProvisioningView, WorkflowStatus } from './schemas.js';
 
@@ -50,10 +64,24 @@ const VISIBILITY_STATUS: Record<ListStatus, string> = {
   TIMED_OUT: 'TimedOut',
 };
 
+export interface ProvisioningServiceOptions {
+  /** The key approvals are signed with (GMSA_APPROVAL_KEY); without it the API cannot approve. */
+  approvalKey?: Buffer;
+  /** How long an approval may take to be checked by the run's worker before the API answers 503. */
+  approvalTimeoutMs?: number;
+}
+
+/** What the SDK's workflow answers an update it has no handler for: a run started before the update existed. */
+const NO_UPDATE_HANDLER = `No registered handler for update: ${approveAdStepUpdate.name}`;
+
+/** How the approval reached the run: the signed update, or the signal of runs started before it. */
+export type ApprovedBy = 'update' | 'signal';
+
 export class ProvisioningService {
   constructor(
     private readonly client: Client,
     private readonly settings: TemporalSettings,
+    private readonly options: ProvisioningServiceOptions = {},
   ) {}
 
   links(id: string) {
@@ -139,9 +167,50 @@ export class ProvisioningService {
     };
   }
 
-  async approve(id: string, by: string, comment?: string): Promise<void> {
+  /**
+   * Signs the approval and sends it as the update, which the run checks (verifyApproval) before it counts. A run
+   * started before the update existed has no handler for it and gets the signal it waits for instead.
+   */
+  async approve(id: string, by: string, comment?: string): Promise<ApprovedBy> {
+    const key = this.options.approvalKey;
+    if (!key) {
+      throw new ServiceUnavailable(
+        "the API has no approval key (GMSA_APPROVAL_KEY or GMSA_APPROVAL_KEY_FILE, the same as the worker's): " +
+          'it cannot sign an approval',
+      );
+    }
     await this.requireRunning(id);
-    await this.client.workflow.getHandle(id).signal(approveAdStepSignal, { by, comment });
+    const handle = this.client.workflow.getHandle(id);
+    const timeoutMs = this.options.approvalTimeoutMs ?? 20_000;
+    try {
+      await this.client.connection.withDeadline(Date.now() + timeoutMs, () =>
+        handle.executeUpdate(approveAdStepUpdate, { args: [signApproval(key, id, { by, comment })] }),
+      );
+      return 'update';
+    } catch (err) {
+      const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.message === NO_UPDATE_HANDLER) {
+        await handle.signal(approveAdStepSignal, { by, comment });
+        return 'signal';
+      }
+      if (cause instanceof ApplicationFailure && cause.type === ErrorType.Forbidden)
+        throw new ApprovalRefused(`the run refused the approval: ${scrub(cause.message)}`);
+      if (cause instanceof ActivityFailure) {
+        throw new ServiceUnavailable(
+          `the run's worker could not check the approval: ${failureMessage(cause)}; approve again`,
+        );
+      }
+      if (cause) throw new InvalidApproval(`the run refused the approval: ${failureMessage(cause)}`);
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        throw new ServiceUnavailable(
+          `the run did not take the approval within ${timeoutMs / 1000} s: is a worker polling task queue ` +
+            `${this.settings.taskQueue}? Approve again once it is`,
+        );
+      }
+      // It ended between the check above and the update.
+      if (err instanceof WorkflowNotFoundError) await this.requireRunning(id);
+      throw err;
+    }
   }
 
   async cancel(id: string): Promise<void> {

@@ -35,7 +35,9 @@ try {
     const gmsa = uniqueName('bg-');
     cleanup.push(user, `${gmsa}$`);
     secrets.set(vaultUri, user, ccgSecret(domainFqdn, user, strongPassword()));
-    const userInput = { domainFqdn, user, secret: { vaultUri, secretName: user } };
+    // Outside a workflow the activities are told whom they act for: one binding for the whole bench.
+    const owner = { binding: 'bench-active-directory', adopt: [] };
+    const userInput = { domainFqdn, user, secret: { vaultUri, secretName: user }, owner };
 
     await time('connect + bind (baseline)', async () =>
       (await LdapSession.open(lab.config, lab.config.bindUser, lab.config.bindPassword)).close(),
@@ -44,10 +46,14 @@ try {
     await time('ensureKdsRootKey (found)', () => ad.ensureKdsRootKey({ create: true, effective: 'backdated' }));
     const { sid } = await time('ensureDomainUser (create)', () => ad.ensureDomainUser(userInput));
     await time('ensureDomainUser (rerun)', () => ad.ensureDomainUser(userInput));
-    await time('ensureGmsa (create)', () => ad.ensureGmsa({ domainFqdn, name: gmsa, allowedPrincipalSids: [sid] }));
-    await time('ensureGmsa (rerun)', () => ad.ensureGmsa({ domainFqdn, name: gmsa, allowedPrincipalSids: [sid] }));
-    await time('removeGmsa', () => ad.removeGmsa({ domainFqdn, name: gmsa }));
-    await time('removeDomainUser', () => ad.removeDomainUser({ domainFqdn, user }));
+    await time('ensureGmsa (create)', () =>
+      ad.ensureGmsa({ domainFqdn, name: gmsa, allowedPrincipalSids: [sid], owner }),
+    );
+    await time('ensureGmsa (rerun)', () =>
+      ad.ensureGmsa({ domainFqdn, name: gmsa, allowedPrincipalSids: [sid], owner }),
+    );
+    await time('removeGmsa', () => ad.removeGmsa({ domainFqdn, name: gmsa, owner }));
+    await time('removeDomainUser', () => ad.removeDomainUser({ domainFqdn, user, owner }));
   }
 } finally {
   for (const sam of cleanup) await deleteBySam(lab, sam).catch(() => undefined);

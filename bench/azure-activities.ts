@@ -65,6 +65,9 @@ async function timed<T>(step: string, fn: () => Promise<T>): Promise<T> {
 // One warm-up pass so the first token fetch and module loading do not count.
 await clients.caller();
 
+// Outside a workflow the activities are told whom they act for: one binding for the whole bench.
+const owner = { binding: 'bench-azure-activities', adopt: [] };
+
 for (let i = 0; i < N; i++) {
   const tag = `${process.pid.toString(36)}${(seq++).toString(36)}`;
   const name = `aks-b-${tag}`;
@@ -74,15 +77,15 @@ for (let i = 0; i < N; i++) {
   const c = await timed('confirmAksGmsa (enables: GET, pools, PUT + poll)', () => aks.confirmAksGmsa(confirm));
   await timed('confirmAksGmsa (rerun)', () => aks.confirmAksGmsa(confirm));
   await timed('getKubeconfig', () => kubeconfigs.getKubeconfig(cluster));
-  const miRef = { subscriptionId: sub, resourceGroup: RG, name: `mi-b-${tag}`, location: LOCATION };
+  const miRef = { subscriptionId: sub, resourceGroup: RG, name: `mi-b-${tag}`, location: LOCATION, owner };
   const identity = await timed('ensureManagedIdentity (creates)', () => mi.ensureManagedIdentity(miRef));
   await timed('ensureManagedIdentity (rerun)', () => mi.ensureManagedIdentity(miRef));
-  const kvRef = { subscriptionId: sub, resourceGroup: RG, name: `kv-b-${tag}`, location: LOCATION };
+  const kvRef = { subscriptionId: sub, resourceGroup: RG, name: `kv-b-${tag}`, location: LOCATION, owner };
   const vault = await timed('ensureKeyVault (creates, access policy)', () =>
     kv.ensureKeyVault({ ...kvRef, accessMode: 'accessPolicy' }),
   );
   await timed('ensureKeyVault (rerun)', () => kv.ensureKeyVault({ ...kvRef, accessMode: 'accessPolicy' }));
-  const secret = { vaultUri: vault.vaultUri, secretName: 'gmsa-bench', domainFqdn: FQDN, user: 'gmsa-bench' };
+  const secret = { vaultUri: vault.vaultUri, secretName: 'gmsa-bench', domainFqdn: FQDN, user: 'gmsa-bench', owner };
   await timed('storeUserSecret (creates)', () => kv.storeUserSecret(secret));
   await timed('storeUserSecret (rerun)', () => kv.storeUserSecret(secret));
   const grant = {
@@ -92,6 +95,8 @@ for (let i = 0; i < N; i++) {
     hostIdentity: 'managedIdentity' as const,
     managedIdentity: { id: identity.id, principalId: identity.principalId },
     accessMode: 'accessPolicy' as const,
+    secretName: secret.secretName,
+    owner,
   };
   await timed('grantKeyVaultAccess (VMSS PATCH + poll, policy)', () => access.grantKeyVaultAccess(grant));
   await timed('grantKeyVaultAccess (rerun)', () => access.grantKeyVaultAccess(grant));

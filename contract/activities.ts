@@ -6,9 +6,19 @@
  * Nothing here carries a secret: passwords move only between Key Vault and AD inside an activity.
  */
 import type { DomainFacts } from '../domain/credential-spec.js';
+import type { Owner } from '../domain/ownership.js';
 import type { ClusterRef } from '../domain/request.js';
 
-export type { ClusterRef };
+export type { ClusterRef, Owner };
+
+/**
+ * Every step that may create or change an object, and every removal, says for whom (DESIGN "A shared world"): the
+ * binding whose marker it writes or looks for, and what the caller adopts. Absent only in runs started before
+ * ownership (the legacy graphs): the activity then takes the binding from its workflow id and adopts nothing.
+ */
+export interface OwnedInput {
+  owner?: Owner;
+}
 
 /** Azure resource coordinates shared by the vault and identity steps. */
 export interface AzureResourceRef {
@@ -39,12 +49,14 @@ export interface ConfirmAksGmsaResult {
 
 // ---- ensureManagedIdentity -------------------------------------------------------------------------------------
 
-export interface EnsureManagedIdentityInput extends AzureResourceRef {
+export interface EnsureManagedIdentityInput extends AzureResourceRef, OwnedInput {
   location: string;
 }
 
 export interface ManagedIdentityResult {
   id: string;
+  /** True when it existed without our marker and options.adopt named managedIdentity. */
+  adopted?: boolean;
   /** The objectId: what the CCG plugin puts in ObjectId= and what Key Vault access is granted to. */
   principalId: string;
   clientId: string;
@@ -53,7 +65,7 @@ export interface ManagedIdentityResult {
 
 // ---- ensureKeyVault / storeUserSecret / grantKeyVaultAccess ----------------------------------------------------
 
-export interface EnsureKeyVaultInput extends AzureResourceRef {
+export interface EnsureKeyVaultInput extends AzureResourceRef, OwnedInput {
   location: string;
   accessMode: 'accessPolicy' | 'rbac';
 }
@@ -62,14 +74,23 @@ export interface KeyVaultResult {
   id: string;
   vaultUri: string;
   created: boolean;
+  /** True when it existed without our marker and options.adopt named keyVault. */
+  adopted?: boolean;
+  /** How the vault authorises reads: what grantKeyVaultAccess must use (an adopted vault keeps its own). */
+  accessMode?: 'accessPolicy' | 'rbac';
 }
 
-export interface StoreUserSecretInput {
+export interface StoreUserSecretInput extends OwnedInput {
   vaultUri: string;
   secretName: string;
   /** Written as `<DOMAIN FQDN>\<user>:<password>`, the CCG plugin's format. */
   domainFqdn: string;
   user: string;
+  /**
+   * One password per user: the versionless URI of the user's canonical secret (findDomainUser), when the user
+   * exists already and this binding's secret is another one. The value is copied from there, never generated.
+   */
+  copyFrom?: string;
 }
 
 export interface UserSecretResult {
@@ -77,9 +98,11 @@ export interface UserSecretResult {
   secretUri: string;
   /** False when an existing well-formed secret for the same user was kept. */
   created: boolean;
+  /** Set when the value was copied from the user's canonical secret. */
+  copiedFrom?: string;
 }
 
-export interface GrantKeyVaultAccessInput {
+export interface GrantKeyVaultAccessInput extends OwnedInput {
   cluster: ClusterRef;
   nodeResourceGroup: string;
   vault: { id: string } & AzureResourceRef;
@@ -88,6 +111,8 @@ export interface GrantKeyVaultAccessInput {
   managedIdentity?: { id: string; principalId: string };
   kubeletIdentity?: { objectId: string };
   accessMode: 'accessPolicy' | 'rbac';
+  /** Least privilege: on an RBAC vault the role assignment is scoped to this one secret. */
+  secretName?: string;
 }
 
 export interface GrantKeyVaultAccessResult {
@@ -96,6 +121,8 @@ export interface GrantKeyVaultAccessResult {
   /** Scale sets this run attached the identity to (empty on a rerun). */
   scaleSetsUpdated: string[];
   access: 'accessPolicy' | 'roleAssignment';
+  /** What the grant covers: the one secret (RBAC), or every secret of the vault (an access policy cannot scope). */
+  scope?: 'secret' | 'vault';
 }
 
 // ---- Active Directory ------------------------------------------------------------------------------------------
@@ -119,7 +146,27 @@ export interface KdsRootKeyResult {
   created: boolean;
 }
 
-export interface EnsureDomainUserInput {
+export interface FindDomainUserInput extends OwnedInput {
+  domainFqdn: string;
+  user: string;
+}
+
+/**
+ * What exists of the standard user before anything is written. Fails (non-retryably, no write) for an account
+ * that is privileged, or not ours and not adopted.
+ */
+export interface DomainUserLookup {
+  /** Undefined: no such user; ensureDomainUser creates it with the new password in this binding's secret. */
+  existing?: {
+    dn: string;
+    /** ours: marked by this product; adopted: unmarked, and the caller adopts domainUser (its password is reset). */
+    ownership: 'ours' | 'adopted';
+    /** The versionless URI of the secret holding its password (the marker's), when ours. */
+    canonicalSecretUri?: string;
+  };
+}
+
+export interface EnsureDomainUserInput extends OwnedInput {
   domainFqdn: string;
   user: string;
   /** Where the password is read from: the secret storeUserSecret wrote. */
@@ -134,9 +181,11 @@ export interface DomainUserResult {
   created: boolean;
   /** True when the user existed and its password was reset to the one in Key Vault. */
   passwordReset: boolean;
+  /** True when it existed without our marker and was adopted (options.adopt domainUser). */
+  adopted?: boolean;
 }
 
-export interface EnsureGmsaInput {
+export interface EnsureGmsaInput extends OwnedInput {
   domainFqdn: string;
   name: string;
   /** Principals allowed to retrieve the managed password (msDS-GroupMSAMembership), by SID. */
@@ -149,11 +198,13 @@ export interface GmsaResult {
   created: boolean;
   /** True when a principal was merged into an existing descriptor. */
   membershipChanged: boolean;
+  /** True when it existed without our marker and was adopted (options.adopt gmsa). */
+  adopted?: boolean;
 }
 
 // ---- Kubernetes ------------------------------------------------------------------------------------------------
 
-export interface EnsureCredentialSpecInput {
+export interface EnsureCredentialSpecInput extends OwnedInput {
   cluster: ClusterRef;
   specName: string;
   gmsaName: string;
@@ -169,6 +220,8 @@ export interface CredentialSpecResult {
   clusterRole: string;
   roleBinding: { namespace: string; name: string };
   changed: boolean;
+  /** Kinds adopted from someone else (options.adopt credentialSpec / rbac). */
+  adopted?: string[];
 }
 
 // ---- verifyChain -----------------------------------------------------------------------------------------------
@@ -194,12 +247,12 @@ export interface VerifyChainResult {
 
 // ---- removal: what rollbackOnFailure (and a later deprovision) undoes -------------------------------------------
 
-export interface RemoveGmsaInput {
+export interface RemoveGmsaInput extends OwnedInput {
   domainFqdn: string;
   name: string;
 }
 
-export interface RemoveDomainUserInput {
+export interface RemoveDomainUserInput extends OwnedInput {
   domainFqdn: string;
   user: string;
   container?: string;
@@ -208,9 +261,11 @@ export interface RemoveDomainUserInput {
 export interface RemovalResult {
   dn?: string;
   removed: boolean;
+  /** Why it was left (not ours, or another binding still uses it: only this binding's mark came off). */
+  kept?: string;
 }
 
-export interface RemoveCredentialSpecInput {
+export interface RemoveCredentialSpecInput extends OwnedInput {
   cluster: ClusterRef;
   specName: string;
   rbac: { namespace: string; serviceAccount: string };
@@ -223,14 +278,14 @@ export interface RemoveCredentialSpecResult {
   kept: string[];
 }
 
-export interface RemoveScaleSetIdentityInput {
+export interface RemoveScaleSetIdentityInput extends OwnedInput {
   cluster: ClusterRef;
   nodeResourceGroup: string;
   /** Resource id of the user-assigned identity to detach. */
   identityId: string;
 }
 
-export interface DeleteManagedIdentityInput extends AzureResourceRef {
+export interface DeleteManagedIdentityInput extends AzureResourceRef, OwnedInput {
   /**
    * The cluster's node resource group: the identity is detached from every scale set there that has it before it
    * is deleted, so no scale set is left naming a deleted identity. Absent: deleted as it is.
@@ -238,19 +293,35 @@ export interface DeleteManagedIdentityInput extends AzureResourceRef {
   detachFrom?: { subscriptionId: string; nodeResourceGroup: string };
 }
 
-export interface DeleteKeyVaultInput extends AzureResourceRef {
+export interface DeleteKeyVaultInput extends AzureResourceRef, OwnedInput {
   location: string;
   /** Also purge the soft-deleted vault, so its global name is free for a rerun. */
   purge?: boolean;
 }
 
+export interface DeleteUserSecretInput extends OwnedInput {
+  vaultUri: string;
+  secretName: string;
+}
+
+export interface RevokeKeyVaultAccessInput extends OwnedInput {
+  vault: AzureResourceRef;
+  /** The principal grantKeyVaultAccess gave read to. */
+  principalId: string;
+  secretName?: string;
+}
+
 export interface RemovalActivities {
+  deleteUserSecret(input: DeleteUserSecretInput): Promise<RemovalResult>;
+  revokeKeyVaultAccess(input: RevokeKeyVaultAccessInput): Promise<{ revoked: string[]; kept?: string[] }>;
   removeCredentialSpec(input: RemoveCredentialSpecInput): Promise<RemoveCredentialSpecResult>;
   removeGmsa(input: RemoveGmsaInput): Promise<RemovalResult>;
   removeDomainUser(input: RemoveDomainUserInput): Promise<RemovalResult>;
-  removeScaleSetIdentity(input: RemoveScaleSetIdentityInput): Promise<{ scaleSetsUpdated: string[] }>;
-  deleteKeyVault(input: DeleteKeyVaultInput): Promise<{ deleted: boolean; purged: boolean }>;
-  deleteManagedIdentity(input: DeleteManagedIdentityInput): Promise<{ deleted: boolean; detachedFrom?: string[] }>;
+  removeScaleSetIdentity(input: RemoveScaleSetIdentityInput): Promise<{ scaleSetsUpdated: string[]; kept?: string }>;
+  deleteKeyVault(input: DeleteKeyVaultInput): Promise<{ deleted: boolean; purged: boolean; kept?: string }>;
+  deleteManagedIdentity(
+    input: DeleteManagedIdentityInput,
+  ): Promise<{ deleted: boolean; detachedFrom?: string[]; kept?: string }>;
 }
 
 // ---- the whole set ---------------------------------------------------------------------------------------------
@@ -262,6 +333,7 @@ export interface StepActivities {
   ensureKeyVault(input: EnsureKeyVaultInput): Promise<KeyVaultResult>;
   storeUserSecret(input: StoreUserSecretInput): Promise<UserSecretResult>;
   getDomainFacts(input: GetDomainFactsInput): Promise<DomainFacts>;
+  findDomainUser(input: FindDomainUserInput): Promise<DomainUserLookup>;
   ensureKdsRootKey(input: EnsureKdsRootKeyInput): Promise<KdsRootKeyResult>;
   ensureDomainUser(input: EnsureDomainUserInput): Promise<DomainUserResult>;
   ensureGmsa(input: EnsureGmsaInput): Promise<GmsaResult>;
@@ -272,8 +344,30 @@ export interface StepActivities {
 
 export type ActivityName = keyof StepActivities;
 
+// ---- the approval's proof -------------------------------------------------------------------------------------
+
+/** What the API signs when its approver role approves (temporal/approval-proof.ts). */
+export interface SignedApproval {
+  by: string;
+  comment?: string;
+  /** ISO time the API signed it. */
+  at: string;
+  /** HMAC over the workflow id and the fields above, with the key only the API and the worker hold. */
+  proof: string;
+}
+
+export interface VerifyApprovalInput {
+  workflowId: string;
+  approval: SignedApproval;
+}
+
+export interface ApprovalActivities {
+  /** True when the proof is the API's for this workflow; never throws for a bad proof. */
+  verifyApproval(input: VerifyApprovalInput): Promise<{ valid: boolean; reason?: string }>;
+}
+
 /** Everything the worker registers. */
-export type GmsaActivities = StepActivities & RemovalActivities;
+export type GmsaActivities = StepActivities & RemovalActivities & ApprovalActivities;
 export type RemovalName = keyof RemovalActivities;
 
 // ---- dependencies shared across systems --------------------------------------------------------------------------

@@ -6,6 +6,7 @@
  * (whose SID and GUID, not the gMSA's), the gMSA in both scopes, and the AKS plugin that fetches the standard user's
  * credentials from Key Vault as the managed identity.
  */
+import { K8S_MANAGED_BY_LABEL, PRODUCT } from './ownership.js';
 import { GUID_PATTERN, RFC1123_LABEL_PATTERN } from './request.js';
 
 /** The domain as a credential spec names it (read by getDomainFacts). */
@@ -26,9 +27,19 @@ export const CREDSPEC_PLURAL = 'gmsacredentialspecs';
 export const CREDSPEC_KIND = 'GMSACredentialSpec';
 /** The CCG plugin AKS installs on Windows nodes (Key Vault + managed identity). */
 export const AKS_CCG_PLUGIN_GUID = '{CCC2A336-D7F3-4818-A213-272B7924213E}';
-/** Set on everything this product creates, so a rerun may converge it and a rollback may delete it. */
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'aks-gmsa';
+/**
+ * The label every object this product writes carries (one home: domain/ownership.ts, which adds the binding's
+ * label and annotations, `bindingMeta`, written by the activity in the same call).
+ */
+export const MANAGED_BY_LABEL = K8S_MANAGED_BY_LABEL;
+export const MANAGED_BY = PRODUCT;
+
+/** The metadata of what this product writes: its name, its labels, and the binding's annotations once marked. */
+export interface ManifestMeta {
+  name: string;
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+}
 
 export interface CredSpecDocument {
   CmsPlugins: string[];
@@ -49,7 +60,7 @@ export interface CredSpecDocument {
 export interface GmsaCredentialSpecResource {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; labels: Record<string, string> };
+  metadata: ManifestMeta;
   credspec: CredSpecDocument;
 }
 
@@ -185,14 +196,14 @@ export interface PolicyRule {
 export interface ClusterRoleManifest {
   apiVersion: 'rbac.authorization.k8s.io/v1';
   kind: 'ClusterRole';
-  metadata: { name: string; labels: Record<string, string> };
+  metadata: ManifestMeta;
   rules: PolicyRule[];
 }
 
 export interface RoleBindingManifest {
   apiVersion: 'rbac.authorization.k8s.io/v1';
   kind: 'RoleBinding';
-  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  metadata: ManifestMeta & { namespace: string };
   subjects: { kind: 'ServiceAccount'; name: string; namespace: string }[];
   roleRef: { apiGroup: 'rbac.authorization.k8s.io'; kind: 'ClusterRole'; name: string };
 }

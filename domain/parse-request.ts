@@ -1,10 +1,13 @@
 /**
  * One entry for every way a provisioning request arrives (nested JSON or the PowerShell module's flat params):
- * defaults applied, schema and cross-field rules checked, field-level errors on failure.
+ * defaults applied, the schema and the activities' own name rules (domain/naming.ts) checked, field-level errors on
+ * failure.
  */
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
 import { fieldErrors, type FieldError } from './field-errors.js';
+import { nameProblem, REQUEST_NAME_FIELDS } from './naming.js';
+import { ADOPT_KINDS } from './ownership.js';
 import { flatKeyFor, fromPowerShellParams, isPowerShellParams } from './powershell-params.js';
 import { ProvisionRequestSchema, type ProvisionRequest } from './request.js';
 
@@ -37,7 +40,10 @@ export function parseProvisionRequest(body: unknown, defaults: ParseDefaults = {
 
   const withDefaults = Value.Default(ProvisionRequestSchema, input);
   let errors = check.Check(withDefaults) ? [] : fieldErrors(ProvisionRequestSchema, check.Errors(withDefaults));
-  if (!errors.length) errors = crossFieldErrors(withDefaults as ProvisionRequest);
+  errors = withNameErrors(
+    withDefaults,
+    errors.map((e) => clearer(e, withDefaults)),
+  );
   if (errors.length) {
     // Name the field the way the user wrote it.
     if (flat)
@@ -47,11 +53,38 @@ export function parseProvisionRequest(body: unknown, defaults: ParseDefaults = {
   return { ok: true, request: withDefaults as ProvisionRequest };
 }
 
-/** Rules a JSON schema cannot say. */
-function crossFieldErrors(r: ProvisionRequest): FieldError[] {
-  const errors: FieldError[] = [];
-  if (r.gmsa.name.toLowerCase() === r.gmsa.standardUser.toLowerCase()) {
-    errors.push({ field: '/gmsa/standardUser', message: 'must differ from the gMSA name' });
+/** Reads a JSON pointer's value. */
+function at(root: unknown, pointer: string): unknown {
+  let node = root;
+  for (const part of pointer.split('/').slice(1)) {
+    node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[part] : undefined;
   }
-  return errors;
+  return node;
+}
+
+/**
+ * The activities' own name checks (domain/naming.ts) on every name field: what a pattern cannot say (well-known
+ * accounts, case-blind) is refused before anything starts, and the field gets the very sentence the step would
+ * say (the schema checks the same lengths and pattern, so it refuses nothing these accept).
+ */
+function withNameErrors(request: unknown, errors: readonly FieldError[]): FieldError[] {
+  const out = [...errors];
+  for (const [field, rule] of REQUEST_NAME_FIELDS) {
+    const value = at(request, field);
+    const problem = typeof value === 'string' ? nameProblem(rule, value) : undefined;
+    if (!problem) continue;
+    const i = out.findIndex((e) => e.field === field);
+    if (i >= 0) out[i] = { field, message: problem };
+    else out.push({ field, message: problem });
+  }
+  return out;
+}
+
+/** An options.adopt entry the schema refused: say which value and list the kinds. */
+function clearer(e: FieldError, request: unknown): FieldError {
+  if (!/^\/options\/adopt\/\d+$/.test(e.field)) return e;
+  return {
+    field: e.field,
+    message: `${JSON.stringify(at(request, e.field))} is not a kind options.adopt knows; the kinds are ${ADOPT_KINDS.join(', ')}`,
+  };
 }

@@ -3,20 +3,28 @@
  * Pure: used by the API to validate and by the OpenAPI document; the workflow imports the types only.
  */
 import { Type, type Static } from 'typebox';
+import { CREDENTIAL_SPEC_NAME, GMSA_NAME, NAMESPACE, SERVICE_ACCOUNT, USER_NAME, type NameRule } from './naming.js';
+import { ADOPT_KINDS } from './ownership.js';
+
+export { RFC1123_LABEL_PATTERN } from './naming.js';
 
 /** Each field carries the sentence a user sees when the value breaks its rule (see fieldErrors in validate.ts). */
 const text = (rule: string, schema: Parameters<typeof Type.String>[0]) =>
   Type.String({ ...schema, description: rule, 'x-rule': rule });
+/** A name field: its rule, lengths and pattern from domain/naming.ts, the one definition the activities check too. */
+const nameField = (r: NameRule, schema: Parameters<typeof Type.String>[0] = {}) =>
+  text(r.rule, {
+    ...schema,
+    pattern: r.pattern,
+    ...(r.minLength !== undefined && { minLength: r.minLength }),
+    ...(r.maxLength !== undefined && { maxLength: r.maxLength }),
+  });
 
 export const GUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 // A DNS name: labels of letters, digits and inner hyphens, at least two labels, at most 253 characters.
 export const FQDN_PATTERN =
   '^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+[a-zA-Z][a-zA-Z0-9-]{0,61}[a-zA-Z0-9]$';
 export const IPV4_PATTERN = '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$';
-// Lowercase RFC 1123 label: what Kubernetes accepts as the spec name and what the RBAC resourceNames must match.
-export const RFC1123_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
-// sAMAccountName may not contain " / \ [ ] : ; | = , + * ? < > @ nor end with a dot.
-export const SAM_PATTERN = '^[^"/\\\\\\[\\]:;|=,+*?<>@\\s]+(?<!\\.)$';
 
 export const ClusterRef = Type.Object(
   {
@@ -50,23 +58,9 @@ export const DomainRef = Type.Object(
 
 export const GmsaRef = Type.Object(
   {
-    // 15 characters: the gMSA's sAMAccountName is name$ and NetBIOS computer names stop at 15.
-    name: text('the gMSA name: 1-15 characters, no spaces or " / \\ [ ] : ; | = , + * ? < > @', {
-      minLength: 1,
-      maxLength: 15,
-      pattern: SAM_PATTERN,
-    }),
-    standardUser: text(
-      'the standard user sAMAccountName: 1-20 characters, no spaces or " / \\ [ ] : ; | = , + * ? < > @',
-      {
-        minLength: 1,
-        maxLength: 20,
-        pattern: SAM_PATTERN,
-      },
-    ),
-    credentialSpecName: text('a lowercase RFC 1123 name: a-z, 0-9 and -, at most 63 characters', {
-      pattern: RFC1123_LABEL_PATTERN,
-    }),
+    name: nameField(GMSA_NAME),
+    standardUser: nameField(USER_NAME),
+    credentialSpecName: nameField(CREDENTIAL_SPEC_NAME),
   },
   { additionalProperties: false },
 );
@@ -120,19 +114,20 @@ export const ProvisionOptions = Type.Object(
     keyVaultAccess: Type.Union([Type.Literal('accessPolicy'), Type.Literal('rbac')], { default: 'accessPolicy' }),
     rbac: Type.Object(
       {
-        namespace: text('a Kubernetes namespace: lowercase RFC 1123 label', {
-          pattern: RFC1123_LABEL_PATTERN,
-          default: 'default',
-        }),
-        serviceAccount: text('a service account name: lowercase RFC 1123 subdomain', {
-          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
-          maxLength: 253,
-          default: 'default',
-        }),
+        namespace: nameField(NAMESPACE, { default: 'default' }),
+        serviceAccount: nameField(SERVICE_ACCOUNT, { default: 'default' }),
       },
       { additionalProperties: false, default: {} },
     ),
     rollbackOnFailure: Type.Boolean({ default: false }),
+    // An enum, not a union of mapped literals: Static of a mapped union is never[].
+    adopt: Type.Array(Type.Enum(ADOPT_KINDS), {
+      default: [],
+      uniqueItems: true,
+      description:
+        'kinds of existing object, not marked as ours, that the caller vouches for and the run may adopt and mark; ' +
+        'never a privileged account',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

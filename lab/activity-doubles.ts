@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { GmsaActivities } from '../contract/activities.js';
+import { keepAlive } from '../activities/keep-alive.js';
 import { clusterRoleName, roleBindingName } from '../domain/credential-spec.js';
 
 type Name = keyof GmsaActivities;
@@ -72,6 +73,7 @@ export const DOUBLE_RESULTS: { [N in Name]: (input: Input<N>) => Output<N> } = {
     domainSid: DOUBLE_DOMAIN_SID,
   }),
   ensureKdsRootKey: () => ({ ...DOUBLE_KDS_KEY }),
+  findDomainUser: () => ({}),
   ensureDomainUser: (i) => ({
     dn: `CN=${i.user},${i.container ?? 'CN=Users'},${baseDn(i.domainFqdn)}`,
     sid: `${DOUBLE_DOMAIN_SID}-${ridOf(`user:${i.user}`)}`,
@@ -115,6 +117,11 @@ export const DOUBLE_RESULTS: { [N in Name]: (input: Input<N>) => Output<N> } = {
   removeScaleSetIdentity: (i) => ({ scaleSetsUpdated: scaleSets(i.cluster) }),
   deleteKeyVault: (i) => ({ deleted: true, purged: i.purge === true }),
   deleteManagedIdentity: () => ({ deleted: true }),
+  deleteUserSecret: (i) => ({ dn: `${i.vaultUri.replace(/\/+$/, '')}/secrets/${i.secretName}`, removed: true }),
+  revokeKeyVaultAccess: (i) => ({ revoked: [`${i.principalId} on ${i.vault.name}`] }),
+  // The double accepts what is shaped like the API's proof: the real check (an HMAC) is tested on its own.
+  verifyApproval: (i) =>
+    i.approval.proof.length > 0 ? { valid: true } : { valid: false, reason: 'the approval carries no proof' },
 };
 
 /** The double's own answer for `name` on `input`: what an override returns when it only adds a wait or a count. */
@@ -132,7 +139,7 @@ export function activityDoubles(overrides: Overrides = {}): { activities: GmsaAc
     const impl =
       (overrides[name] as ((input: unknown) => Promise<unknown>) | undefined) ??
       (async (input: unknown) => doubleResult(name, input as never));
-    activities[name] = async (input: unknown) => {
+    activities[name] = keepAlive(async (input: unknown) => {
       const startedAt = Date.now();
       let output: unknown;
       try {
@@ -141,7 +148,7 @@ export function activityDoubles(overrides: Overrides = {}): { activities: GmsaAc
       } finally {
         calls.push({ name, input, output, startedAt, endedAt: Date.now() });
       }
-    };
+    });
   }
   return { activities: activities as unknown as GmsaActivities, calls };
 }

@@ -31,6 +31,7 @@ export function exampleRequest(
       keyVaultAccess: 'accessPolicy',
       rbac: { namespace: 'default', serviceAccount: 'default' },
       rollbackOnFailure: false,
+      adopt: [],
       ...overrides.options,
     },
   };

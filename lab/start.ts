@@ -15,6 +15,7 @@ import type { LabPart } from './part.js';
 import { waitUntil } from './process.js';
 import { temporalLab } from './temporal.js';
 import { parseTokenSpec } from '../config/api-tokens.js';
+import { APPROVAL_KEY_FILE_VARIABLE, APPROVAL_KEY_VARIABLE, generateApprovalKey } from '../config/approval-key.js';
 
 const API_PORT = Number(process.env.GMSA_API_PORT ?? 3000);
 const API_URL = `http://127.0.0.1:${API_PORT}`;
@@ -33,6 +34,13 @@ function labTokens(): string {
 function labKeyRingFile(): string {
   const file = labPath('codec-keys');
   if (!existsSync(file)) writeFileSync(file, `${KeyRing.generateEntry('lab-1')}\n`, { mode: 0o600 });
+  return file;
+}
+
+/** The lab's approval key, shared by its API (signs) and worker (checks): made once, kept in .lab. */
+function labApprovalKeyFile(): string {
+  const file = labPath('approval-key');
+  if (!existsSync(file)) writeFileSync(file, `${generateApprovalKey()}\n`, { mode: 0o600 });
   return file;
 }
 
@@ -107,6 +115,8 @@ async function main(): Promise<void> {
   settings.GMSA_API_TOKENS = process.env.GMSA_API_TOKENS ?? labTokens();
   if (!process.env.GMSA_CODEC_KEYS && !process.env.GMSA_CODEC_KEYS_FILE)
     settings.GMSA_CODEC_KEYS_FILE = labKeyRingFile();
+  if (!process.env[APPROVAL_KEY_VARIABLE] && !process.env[APPROVAL_KEY_FILE_VARIABLE])
+    settings[APPROVAL_KEY_FILE_VARIABLE] = labApprovalKeyFile();
   settings.GMSA_API_URL = API_URL;
   writeFileSync(
     LAB_ENV_FILE,

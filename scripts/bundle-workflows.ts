@@ -28,6 +28,8 @@ const t0 = performance.now();
 const noop = () => {};
 const { code } = await bundleWorkflowCode({
   workflowsPath: workflows,
+  // The bundle carries the failure converter the data converter names, so workflow failures are encrypted too.
+  failureConverterPath: path.join(dist, 'temporal', 'failure-converter.js'),
   logger: { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop },
 });
 const out = path.join(dist, WORKFLOW_BUNDLE_FILE);

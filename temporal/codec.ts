@@ -1,10 +1,14 @@
 /**
  * AES-256-GCM over every Temporal payload, with a key ring so keys rotate: new payloads use the newest key, old
  * ones still decrypt with the key named in their metadata. Temporal then stores, and its UI shows, only
- * ciphertext; the API's codec endpoint decrypts for an authorised UI.
+ * ciphertext; the API's codec endpoint decrypts for an authorised UI. Decoding refuses a payload that is not
+ * encrypted: only a holder of the key ring can give the worker input (a start, a signal, an update), so someone who
+ * merely reaches the Temporal frontend cannot. GMSA_ALLOW_PLAINTEXT_PAYLOADS=true lifts that, for tests only.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { ConfigError, optional } from '../config/env.js';
@@ -21,12 +25,24 @@ export interface CodecKey {
   key: Buffer;
 }
 
+export interface KeyRingOptions {
+  /** Decode passes a payload that is not encrypted through instead of refusing it: a test mode, never production. */
+  allowPlaintext?: boolean;
+}
+
+export const ALLOW_PLAINTEXT_VARIABLE = 'GMSA_ALLOW_PLAINTEXT_PAYLOADS';
+
 /** Keys in rotation order: the last one encrypts, every one decrypts. */
 export class KeyRing {
   private readonly byId: Map<string, Buffer>;
-  constructor(readonly keys: CodecKey[]) {
+  readonly allowPlaintext: boolean;
+  constructor(
+    readonly keys: CodecKey[],
+    options: KeyRingOptions = {},
+  ) {
     if (!keys.length) throw new Error('a key ring needs at least one key');
     this.byId = new Map(keys.map((k) => [k.id, k.key]));
+    this.allowPlaintext = options.allowPlaintext ?? false;
   }
   get current(): CodecKey {
     return this.keys[this.keys.length - 1]!;
@@ -36,7 +52,7 @@ export class KeyRing {
   }
 
   /** `id:base64key` entries, comma- or newline-separated; `#` starts a comment line. */
-  static parse(text: string, variable: string): KeyRing {
+  static parse(text: string, variable: string, options: KeyRingOptions = {}): KeyRing {
     const keys: CodecKey[] = [];
     for (const raw of text.split(/[,\n]/).map((l) => l.trim())) {
       if (!raw || raw.startsWith('#')) continue;
@@ -49,7 +65,7 @@ export class KeyRing {
       keys.push({ id, key });
     }
     if (!keys.length) throw new ConfigError(variable, 'holds no key');
-    return new KeyRing(keys);
+    return new KeyRing(keys, options);
   }
 
   static generateEntry(id: string): string {
@@ -57,12 +73,19 @@ export class KeyRing {
   }
 }
 
-/** The key ring from GMSA_CODEC_KEYS or GMSA_CODEC_KEYS_FILE; missing is an error, never plaintext. */
+/**
+ * The key ring from GMSA_CODEC_KEYS or GMSA_CODEC_KEYS_FILE; missing is an error, never plaintext. With it, whether
+ * decoding lets unencrypted payloads through (GMSA_ALLOW_PLAINTEXT_PAYLOADS, default false).
+ */
 export function readKeyRing(env: NodeJS.ProcessEnv = process.env): KeyRing {
+  const plaintext = optional(env, ALLOW_PLAINTEXT_VARIABLE) ?? 'false';
+  if (plaintext !== 'true' && plaintext !== 'false')
+    throw new ConfigError(ALLOW_PLAINTEXT_VARIABLE, 'must be true or false (true only in tests)');
+  const options = { allowPlaintext: plaintext === 'true' };
   const inline = optional(env, 'GMSA_CODEC_KEYS');
   const file = optional(env, 'GMSA_CODEC_KEYS_FILE');
   if (inline && file) throw new ConfigError('GMSA_CODEC_KEYS', 'set GMSA_CODEC_KEYS or GMSA_CODEC_KEYS_FILE, not both');
-  if (inline) return KeyRing.parse(inline, 'GMSA_CODEC_KEYS');
+  if (inline) return KeyRing.parse(inline, 'GMSA_CODEC_KEYS', options);
   if (file) {
     let text: string;
     try {
@@ -70,7 +93,7 @@ export function readKeyRing(env: NodeJS.ProcessEnv = process.env): KeyRing {
     } catch (err) {
       throw new ConfigError('GMSA_CODEC_KEYS_FILE', `cannot read ${file}: ${(err as Error).message}`);
     }
-    return KeyRing.parse(text, 'GMSA_CODEC_KEYS_FILE');
+    return KeyRing.parse(text, 'GMSA_CODEC_KEYS_FILE', options);
   }
   throw new ConfigError(
     'GMSA_CODEC_KEYS_FILE',
@@ -95,7 +118,15 @@ export class EncryptionCodec implements PayloadCodec {
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((p) => {
-      if (Buffer.from(p.metadata?.encoding ?? []).toString() !== ENCODING) return p;
+      const encoding = Buffer.from(p.metadata?.encoding ?? []).toString();
+      if (encoding !== ENCODING) {
+        if (this.ring.allowPlaintext) return p;
+        throw new Error(
+          `refused an unencrypted payload (encoding ${encoding ? `"${encoding}"` : 'none'}): input must come ` +
+            `through the API or a client with the codec key ring (GMSA_CODEC_KEYS); ${ALLOW_PLAINTEXT_VARIABLE} ` +
+            'is for tests only',
+        );
+      }
       const id = Buffer.from(p.metadata?.[KEY_ID] ?? []).toString();
       const key = this.ring.get(id);
       if (!key) throw new Error(`payload encrypted with key "${id}", which is not in the key ring`);
@@ -111,7 +142,15 @@ export class EncryptionCodec implements PayloadCodec {
   }
 }
 
-/** The data converter every Temporal client and worker of the product uses. */
+// Same extension as this file: .ts when run from source, .js when compiled.
+const here = fileURLToPath(import.meta.url);
+/** The failure converter module (encodeCommonAttributes) that workers, clients and workflow bundles load. */
+export const FAILURE_CONVERTER_PATH = path.join(path.dirname(here), `failure-converter${path.extname(here)}`);
+
+/**
+ * The data converter every Temporal client and worker of the product uses: encrypted payloads, and failures whose
+ * message and stack trace are payloads too, so they are encrypted as well.
+ */
 export function dataConverter(ring: KeyRing) {
-  return { payloadCodecs: [new EncryptionCodec(ring)] };
+  return { payloadCodecs: [new EncryptionCodec(ring)], failureConverterPath: FAILURE_CONVERTER_PATH };
 }

@@ -3,6 +3,8 @@
  * wired only when configured; the rest fail with "not configured: …" (activities/index.ts).
  */
 import { createActiveDirectoryActivities } from '../activities/active-directory.js';
+import { createApprovalActivities } from '../activities/approval.js';
+import { readApprovalKey } from '../config/approval-key.js';
 import { createAksActivities, createKubeconfigSource } from '../activities/azure/aks.js';
 import { connectAzure } from '../activities/azure/connect.js';
 import { notConfigured } from '../contract/errors.js';
@@ -20,7 +22,8 @@ import { readKubernetesConfig } from './config/kubernetes.js';
 import type { Logger } from '../config/logger.js';
 
 export async function createRealActivities(env: NodeJS.ProcessEnv, log: Logger): Promise<GmsaActivities> {
-  const parts: Partial<GmsaActivities> = {};
+  // Without the key the worker refuses every approval (verifyApproval says why); the rest works as it is.
+  const parts: Partial<GmsaActivities> = { ...createApprovalActivities(readApprovalKey(env)) };
 
   const azure = readAzureConfig(env);
   const clients = azure ? connectAzure(azure).clients : undefined;

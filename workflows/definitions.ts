@@ -2,7 +2,8 @@
  * What the API, the CLI and the workflow share: the workflow's name, its input and output, its signal and query,
  * and the progress model. Types and message definitions only, so both sides import it without I/O.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { SignedApproval } from '../contract/activities.js';
 import type { ProvisionRequest } from '../domain/request.js';
 
 export const PROVISION_WORKFLOW = 'provisionGmsa';
@@ -31,6 +32,7 @@ export const STEP_NAMES = [
   'confirmAksGmsa',
   'ensureManagedIdentity',
   'ensureKeyVault',
+  'findDomainUser',
   'storeUserSecret',
   'getDomainFacts',
   'ensureKdsRootKey',
@@ -42,6 +44,9 @@ export const STEP_NAMES = [
   'verifyChain',
 ] as const;
 export type StepName = (typeof STEP_NAMES)[number];
+
+/** The steps of runs started before ownership (legacy/): no findDomainUser. */
+export const STEP_NAMES_V2 = STEP_NAMES.filter((n) => n !== 'findDomainUser');
 
 export type StepStatus = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped';
 
@@ -100,6 +105,16 @@ export interface ApproveAdStepArgs {
   comment?: string;
 }
 
-/** The AD operator's go-ahead: ends the KDS wait before its timer. */
+/**
+ * The AD operator's go-ahead, as the API's approver role sends it: an update carrying the API's proof, which the
+ * workflow checks (verifyApproval) before it counts. It never outruns the KDS root key: the run still waits until
+ * the key is usable.
+ */
+export const approveAdStepUpdate = defineUpdate<Approval, [SignedApproval]>('approveAdStep');
+
+/**
+ * The go-ahead of runs started before the update (legacy/): a signal anyone reaching the frontend could send, so
+ * newer runs record it as refused and wait for the update.
+ */
 export const approveAdStepSignal = defineSignal<[ApproveAdStepArgs]>('approveAdStep');
 export const progressQuery = defineQuery<Progress>('progress');

@@ -1,35 +1,97 @@
 /**
  * provisionGmsa: the steps of DESIGN "The provisioning workflow" (workflows/steps.ts), run by the step runner with
- * the server's retries, and the durable KDS wait in the middle.
+ * the server's retries, ownership on every write and rollback, and the durable KDS wait in the middle. The AD
+ * approval is an update whose proof the API signed; the workflow has the worker check it (verifyApproval).
  */
-import { patched, setCurrentDetails, setHandler } from '@temporalio/workflow';
-import { approveAdStepSignal, progressQuery, type ProvisionInput, type ProvisionOutputs } from './definitions.js';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  log,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ApprovalActivities, SignedApproval } from '../contract/activities.js';
+import { ErrorType } from '../contract/errors.js';
+import {
+  approveAdStepSignal,
+  approveAdStepUpdate,
+  progressQuery,
+  type ProvisionInput,
+  type ProvisionOutputs,
+} from './definitions.js';
 import { provisionGmsaV1 } from './legacy/provision-v1.js';
+import { provisionGmsaV2 } from './legacy/provision-v2.js';
 import { ProgressTracker } from './progress.js';
-import { runGraph } from './runner.js';
+import { activityOptions, runGraph } from './runner.js';
+import { quick } from './step-policies.js';
 import { provisionOutputs, provisionSteps } from './steps.js';
 
 /**
- * Patch id: the step graph with the server's retries (one activity per step, activityId = step name). Runs started
- * before it take the retry loop of legacy/provision-v1.ts; see there for when both can go.
+ * Patch ids, oldest first. `step-graph-server-retries`: the step graph with the server's retries (before it:
+ * legacy/provision-v1.ts). `shared-world-ownership`: owner markers, rollback by ownership, findDomainUser, the
+ * signed approval update and the KDS wait that an approval cannot shorten (before it: legacy/provision-v2.ts).
  */
 export const STEP_GRAPH_SERVER_RETRIES = 'step-graph-server-retries';
+export const SHARED_WORLD_OWNERSHIP = 'shared-world-ownership';
+
+const { verifyApproval } = proxyActivities<ApprovalActivities>({
+  ...activityOptions({ ...quick, maxAttempts: 3 }),
+  summary: 'check the approval was signed by the API',
+});
 
 export async function provisionGmsa(request: ProvisionInput): Promise<ProvisionOutputs> {
   if (!patched(STEP_GRAPH_SERVER_RETRIES)) return provisionGmsaV1(request);
+  if (!patched(SHARED_WORLD_OWNERSHIP)) return provisionGmsaV2(request);
   const progress = new ProgressTracker();
   setHandler(progressQuery, () => progress.snapshot());
-  setHandler(approveAdStepSignal, ({ by, comment }) => {
-    progress.approval ??= { by, comment, at: new Date().toISOString() };
+  setHandler(
+    approveAdStepUpdate,
+    async (approval) => {
+      const check = await verifyApproval({ workflowId: workflowInfo().workflowId, approval });
+      if (!check.valid) {
+        throw ApplicationFailure.nonRetryable(`approval refused: ${check.reason ?? 'bad proof'}`, ErrorType.Forbidden);
+      }
+      progress.approval ??= { by: approval.by, comment: approval.comment, at: new Date().toISOString() };
+      setCurrentDetails(progress.details());
+      return progress.approval;
+    },
+    { validator: checkShape },
+  );
+  // A bare signal proves nothing about who sent it: it is logged and changes nothing.
+  setHandler(approveAdStepSignal, (args) => {
+    log.warn('refused an approval sent as a bare signal; approve through the API', { claimedBy: args?.by });
+  });
+  try {
+    const results = await runGraph(provisionSteps, request, {
+      progress,
+      context: { approval: () => progress.approval },
+      rollback: request.options.rollbackOnFailure,
+      ownership: true,
+    });
+    progress.outputs = provisionOutputs(results);
+    progress.finish('completed');
     setCurrentDetails(progress.details());
-  });
-  const results = await runGraph(provisionSteps, request, {
-    progress,
-    context: { approval: () => progress.approval },
-    rollback: request.options.rollbackOnFailure,
-  });
-  progress.outputs = provisionOutputs(results);
-  progress.finish('completed');
-  setCurrentDetails(progress.details());
-  return progress.outputs;
+    return progress.outputs;
+  } finally {
+    // An approval being checked when the run ends finishes first, so its caller gets an answer.
+    await condition(allHandlersFinished);
+  }
+}
+
+/** The update's validator: refuses before anything is recorded what cannot be an approval the API signed. */
+function checkShape(a: SignedApproval): void {
+  const text = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 1024;
+  if (
+    !a ||
+    !text(a.by) ||
+    !text(a.at) ||
+    !text(a.proof) ||
+    (a.comment !== undefined && typeof a.comment !== 'string')
+  ) {
+    throw new Error('an approval carries by, at and the proof the API signs; approve with POST …/approve');
+  }
 }

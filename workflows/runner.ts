@@ -2,7 +2,10 @@
  * A small runner for a graph of steps: each step starts as soon as the steps it needs are done, a step that does
  * not apply is skipped with the reason, the first failure cancels the rest and lets them settle, and `progress`
  * (plus the Temporal UI's current details) records every move. With rollback, what finished is undone newest
- * first (reverse declaration order, so a step is undone before what it needed).
+ * first (reverse declaration order, so a step is undone before what it needed). In ownership mode (the current
+ * provisioning) every step that started is undone, reported or not: its removal decides by the object's owner
+ * marker, so what an attempt created before its worker died goes too; and running activities are awaited when the
+ * run is cancelled (WAIT_CANCELLATION_COMPLETED), so nothing they write lands after the rollback.
  *
  * An activity step is one activity execution with activityId = the step name and the server's retry policy from
  * its StepPolicy: the retries live on the server, not in this workflow's commands. A workflow step (a signal or a
@@ -19,6 +22,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   TimeoutFailure,
+  ActivityCancellationType,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { GmsaActivities, RemovalActivities } from '../contract/activities.js';
@@ -35,9 +39,10 @@ type ActivityOutput<A extends ActivityName> = Awaited<ReturnType<GmsaActivities[
 /** Error types the server never retries, whatever flag the failure carries. */
 export const NON_RETRYABLE_TYPES: string[] = Object.values(ErrorType).filter((t) => t !== ErrorType.Transient);
 
-/** The server's retry options for a policy. */
-export function activityOptions(policy: StepPolicy): ActivityOptions {
+/** The server's retry options for a policy; `awaitCancellation`: a cancelled run waits for the attempt to end. */
+export function activityOptions(policy: StepPolicy, awaitCancellation = false): ActivityOptions {
   return {
+    ...(awaitCancellation ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),
     startToCloseTimeout: policy.startToClose,
     heartbeatTimeout: policy.heartbeat,
     retry: {
@@ -69,8 +74,11 @@ interface StepCommon<Req, R, K extends keyof R, O> {
   skip?: (request: Req) => string | undefined;
   /** One line for progress and the UI: what the step did, from its result. Names and ids only, never a secret. */
   summary: (result: O) => string;
-  /** What a rollback removes of this step's work, from its result and the others'; undefined: nothing. */
-  undo?: (request: Req, result: O, done: Partial<R>) => Undo | undefined;
+  /**
+   * What a rollback removes of this step's work; undefined: nothing. `result` is undefined in ownership mode when
+   * the step started but did not report (failed, cancelled, or its worker died).
+   */
+  undo?: (request: Req, result: O | undefined, done: Partial<R>) => Undo | undefined;
 }
 
 export interface ActivityStepDef<Req, R, A extends ActivityName, K extends keyof R> extends StepCommon<
@@ -150,6 +158,11 @@ export interface RunOptions<N extends string, C> {
   context: C;
   /** Undo what finished when the graph fails or is cancelled. */
   rollback: boolean;
+  /**
+   * Ownership mode: undo every step that started (removals decide by owner markers) and await running activities
+   * on cancellation. Off only for the legacy graph, whose undo trusts what the attempts reported.
+   */
+  ownership?: boolean;
 }
 
 /**
@@ -165,6 +178,7 @@ export async function runGraph<Req, R, N extends string, C>(
   const { progress } = o;
   const report = () => setCurrentDetails(progress.details());
   const done: Record<string, unknown> = {};
+  const started = new Set<string>();
   const running = new Map<string, Promise<unknown>>();
   const scope = new CancellationScope();
 
@@ -198,8 +212,9 @@ export async function runGraph<Req, R, N extends string, C>(
       const describe = step.describe!(request);
       progress.attemptStarted(name, 1, describe);
       report();
+      started.add(step.name);
       const activity = proxyActivities<Record<string, (i: unknown) => Promise<unknown>>>({
-        ...activityOptions(step.policy!),
+        ...activityOptions(step.policy!, o.ownership),
         activityId: step.name,
         summary: describe,
       })[step.name]!;
@@ -247,26 +262,30 @@ export async function runGraph<Req, R, N extends string, C>(
     const cancelled = isCancellation(err);
     progress.finish(cancelled ? 'cancelled' : 'failed', cancelled ? undefined : messageOf(err));
     report();
-    if (o.rollback) await CancellationScope.nonCancellable(() => rollback(g, request, done, progress, report));
+    if (o.rollback) {
+      const undone = o.ownership
+        ? (s: string) => started.has(s) || done[s] !== undefined
+        : (s: string) => done[s] !== undefined;
+      await CancellationScope.nonCancellable(() => rollback(g, request, done, undone, progress, report));
+    }
     throw err;
   }
 }
 
 /**
- * Removes what this run created, newest first, each removal retried by the server. What existed before the run
- * stays: each step's `undo` says what of its result this run made.
+ * Removes what this run made, newest first, each removal retried by the server, for every step `undone` says; each
+ * step's `undo` names the removal (which, in ownership mode, removes only what is marked as this binding's).
  */
 async function rollback<Req, C>(
   g: Graph<Req, unknown, C>,
   request: Req,
   done: Record<string, unknown>,
+  undone: (step: string) => boolean,
   progress: ProgressTracker<string, unknown>,
   report: () => void,
 ): Promise<void> {
   const removal = proxyActivities<RemovalActivities>({ ...activityOptions(removalPolicy), summary: 'rollback' });
-  const undo = [...g.steps]
-    .reverse()
-    .flatMap((s) => (done[s.name] !== undefined && s.undo?.(request, done[s.name], done)) || []);
+  const undo = [...g.steps].reverse().flatMap((s) => (undone(s.name) && s.undo?.(request, done[s.name], done)) || []);
   const state = { status: 'running' as 'running' | 'done' | 'failed', removed: [] as string[], failed: [] as string[] };
   progress.rollback = state;
   report();

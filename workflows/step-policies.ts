@@ -9,7 +9,7 @@ import type { Duration } from '@temporalio/common';
 export interface StepPolicy {
   /** One attempt's limit. */
   startToClose: Duration;
-  /** For steps that poll long-running operations: a stalled worker is noticed this fast. */
+  /** A stalled or dead worker is noticed this fast. */
   heartbeat?: Duration;
   maxAttempts: number;
   initialIntervalMs: number;
@@ -17,9 +17,13 @@ export interface StepPolicy {
   maxIntervalMs: number;
 }
 
-/** LDAP, Kubernetes and plain ARM calls: seconds each. */
+/**
+ * LDAP, Kubernetes and plain ARM calls: seconds each. Every step heartbeats (activities/keep-alive.ts), so a
+ * cancellation reaches a running attempt and a dead worker is noticed in the heartbeat timeout.
+ */
 export const quick: StepPolicy = {
   startToClose: '1 minute',
+  heartbeat: '20 seconds',
   maxAttempts: 8,
   initialIntervalMs: 1_000,
   backoff: 2,

@@ -2,9 +2,19 @@
  * The provisioning as a graph (DESIGN "The provisioning workflow"): each step once, with what it needs, how its
  * input is built from the request and the results it needs, its policy, its one-line summary, its skip rule and
  * what a rollback undoes. Order of declaration is DESIGN's table; the runner starts each step when its needs are done.
+ *
+ * Every step that may write says for whom (`owner`: this binding, and what options.adopt vouches for), and every
+ * undo names a removal that decides by the owner markers (DESIGN "A shared world"), so it runs for any step that
+ * started, whether or not it reported.
  */
-import { condition } from '@temporalio/workflow';
-import type { ActivityName, GmsaActivities, KdsRootKeyResult, ManagedIdentityResult } from '../contract/activities.js';
+import { condition, sleep, workflowInfo } from '@temporalio/workflow';
+import type {
+  ActivityName,
+  GmsaActivities,
+  KdsRootKeyResult,
+  ManagedIdentityResult,
+  Owner,
+} from '../contract/activities.js';
 import type { Approval, ProvisionInput, ProvisionOutputs } from './definitions.js';
 import { graph, refuse, stepsFor, type StepContext } from './runner.js';
 import { azureLongRunning, KDS_MAX_WAIT_MS, keyVault, quick, verification } from './step-policies.js';
@@ -15,7 +25,7 @@ type Output<N extends ActivityName> = Awaited<ReturnType<GmsaActivities[N]>>;
 export interface KdsWait {
   approvedBy?: string;
   usableAt: string;
-  /** False when the key was usable already and no approval was required. */
+  /** False when the key was usable already when the wait began. */
   waited: boolean;
 }
 
@@ -33,7 +43,9 @@ export interface ProvisionContext {
 
 const step = stepsFor<ProvisionInput, ProvisionResults, ProvisionContext>();
 const azureRg = (r: ProvisionInput) => r.azure.resourceGroup ?? r.cluster.resourceGroup;
-const verb = (created: boolean) => (created ? 'created' : 'found');
+const verb = (x: { created: boolean; adopted?: boolean }) => (x.created ? 'created' : x.adopted ? 'adopted' : 'found');
+/** The binding is the provisioning id, which is the workflow id. */
+const owner = (r: ProvisionInput): Owner => ({ binding: workflowInfo().workflowId, adopt: r.options.adopt ?? [] });
 
 export const provisionSteps = graph<ProvisionInput, ProvisionResults, ProvisionContext>([
   step.activity('confirmAksGmsa', {
@@ -59,14 +71,15 @@ export const provisionSteps = graph<ProvisionInput, ProvisionResults, ProvisionC
       resourceGroup: azureRg(r),
       name: r.azure.managedIdentity.name,
       location: r.azure.location,
+      owner: owner(r),
     }),
-    summary: (mi) => `${verb(mi.created)} identity, principal ${mi.principalId}`,
-    undo: (r, mi, done) => {
-      if (!mi.created) return undefined;
+    summary: (mi) => `${verb(mi)} identity, principal ${mi.principalId}`,
+    undo: (r, _mi, done) => {
       const ref = {
         subscriptionId: r.cluster.subscriptionId,
         resourceGroup: azureRg(r),
         name: r.azure.managedIdentity.name,
+        owner: owner(r),
       };
       const nodeResourceGroup = done.confirmAksGmsa?.nodeResourceGroup;
       return {
@@ -93,36 +106,70 @@ export const provisionSteps = graph<ProvisionInput, ProvisionResults, ProvisionC
       name: r.azure.keyVault.name,
       location: r.azure.location,
       accessMode: r.options.keyVaultAccess,
+      owner: owner(r),
     }),
-    summary: (v) => `${verb(v.created)} vault ${v.vaultUri}`,
-    undo: (r, v) =>
-      v.created
-        ? {
-            what: `key vault ${r.azure.keyVault.name}`,
-            // Purged, or the soft-deleted vault would hold the name and a rerun could not create it.
-            run: (remove) =>
-              remove.deleteKeyVault({
-                subscriptionId: r.cluster.subscriptionId,
-                resourceGroup: azureRg(r),
-                name: r.azure.keyVault.name,
-                location: r.azure.location,
-                purge: true,
-              }),
-          }
-        : undefined,
+    summary: (v) => `${verb(v)} vault ${v.vaultUri}`,
+    undo: (r) => ({
+      what: `key vault ${r.azure.keyVault.name}`,
+      // Purged when deleted, or the soft-deleted vault would hold the name and a rerun could not create it.
+      run: (remove) =>
+        remove.deleteKeyVault({
+          subscriptionId: r.cluster.subscriptionId,
+          resourceGroup: azureRg(r),
+          name: r.azure.keyVault.name,
+          location: r.azure.location,
+          purge: true,
+          owner: owner(r),
+        }),
+    }),
+  }),
+
+  // Read-only, before any AD or secret write: a foreign or privileged account fails here, and an existing user of
+  // ours tells where its one password lives.
+  step.activity('findDomainUser', {
+    needs: [],
+    policy: quick,
+    describe: (r) => `look up domain user ${r.gmsa.standardUser}`,
+    input: (r) => ({ domainFqdn: r.domain.fqdn, user: r.gmsa.standardUser, owner: owner(r) }),
+    summary: (u) =>
+      !u.existing
+        ? 'no such user yet: it will be created'
+        : u.existing.ownership === 'adopted'
+          ? `adopting ${u.existing.dn} (its password will be reset)`
+          : `found ${u.existing.dn}, ours${u.existing.canonicalSecretUri ? `; its password is in ${u.existing.canonicalSecretUri}` : ''}`,
   }),
 
   step.activity('storeUserSecret', {
-    needs: ['ensureKeyVault'],
+    needs: ['ensureKeyVault', 'findDomainUser'],
     policy: quick,
     describe: (r) => `secret ${r.azure.keyVault.secretName} for ${r.gmsa.standardUser}`,
-    input: (r, { ensureKeyVault: v }) => ({
-      vaultUri: v.vaultUri,
-      secretName: r.azure.keyVault.secretName,
-      domainFqdn: r.domain.fqdn,
-      user: r.gmsa.standardUser,
-    }),
-    summary: (s) => `${s.created ? 'stored a new' : 'kept the'} secret ${s.secretUri}`,
+    input: (r, { ensureKeyVault: v, findDomainUser: u }) => {
+      const secretUri = `${v.vaultUri.replace(/\/+$/, '')}/secrets/${r.azure.keyVault.secretName}`;
+      const canonical = u.existing?.ownership === 'ours' ? u.existing.canonicalSecretUri : undefined;
+      return {
+        vaultUri: v.vaultUri,
+        secretName: r.azure.keyVault.secretName,
+        domainFqdn: r.domain.fqdn,
+        user: r.gmsa.standardUser,
+        owner: owner(r),
+        // One password per user: an existing user's password is copied from where it lives, never made anew.
+        ...(canonical && canonical.toLowerCase() !== secretUri.toLowerCase() ? { copyFrom: canonical } : {}),
+      };
+    },
+    summary: (s) =>
+      s.copiedFrom
+        ? `copied the user's password from ${s.copiedFrom} to ${s.secretUri}`
+        : `${s.created ? 'stored a new' : 'kept the'} secret ${s.secretUri}`,
+    undo: (r, _s, done) =>
+      done.ensureKeyVault && {
+        what: `secret ${r.azure.keyVault.secretName}`,
+        run: (remove) =>
+          remove.deleteUserSecret({
+            vaultUri: done.ensureKeyVault!.vaultUri,
+            secretName: r.azure.keyVault.secretName,
+            owner: owner(r),
+          }),
+      },
   }),
 
   step.activity('getDomainFacts', {
@@ -138,18 +185,19 @@ export const provisionSteps = graph<ProvisionInput, ProvisionResults, ProvisionC
     policy: quick,
     describe: () => 'find or create a KDS root key',
     input: (r) => r.kdsRootKey,
-    summary: (k) => `${verb(k.created)} root key ${k.keyId}, usable at ${k.usableAt}`,
+    summary: (k) => `${verb(k)} root key ${k.keyId}, usable at ${k.usableAt}`,
   }),
 
   step.workflow('awaitAdApproval', {
     needs: ['ensureKdsRootKey'],
     run: (r, { ensureKdsRootKey }, ctx) => awaitAdApproval(r, ensureKdsRootKey, ctx),
     summary: (w) =>
-      w.approvedBy
-        ? `approved by ${w.approvedBy}`
-        : w.waited
-          ? `KDS root key usable since ${w.usableAt}`
-          : 'KDS root key already usable',
+      [
+        w.approvedBy ? `approved by ${w.approvedBy}` : undefined,
+        w.waited ? `KDS root key usable since ${w.usableAt}` : 'KDS root key already usable',
+      ]
+        .filter(Boolean)
+        .join('; '),
   }),
 
   step.activity('ensureDomainUser', {
@@ -160,15 +208,14 @@ export const provisionSteps = graph<ProvisionInput, ProvisionResults, ProvisionC
       domainFqdn: r.domain.fqdn,
       user: r.gmsa.standardUser,
       secret: { vaultUri: v.vaultUri, secretName: r.azure.keyVault.secretName },
+      owner: owner(r),
     }),
-    summary: (u) => `${verb(u.created)} ${u.dn}${u.passwordReset ? ' (password reset to the vault secret)' : ''}`,
-    undo: (r, u) =>
-      u.created
-        ? {
-            what: `user ${r.gmsa.standardUser}`,
-            run: (remove) => remove.removeDomainUser({ domainFqdn: r.domain.fqdn, user: r.gmsa.standardUser }),
-          }
-        : undefined,
+    summary: (u) => `${verb(u)} ${u.dn}${u.passwordReset ? ' (password reset to the vault secret)' : ''}`,
+    undo: (r) => ({
+      what: `user ${r.gmsa.standardUser}`,
+      run: (remove) =>
+        remove.removeDomainUser({ domainFqdn: r.domain.fqdn, user: r.gmsa.standardUser, owner: owner(r) }),
+    }),
   }),
 
   step.activity('ensureGmsa', {
@@ -179,19 +226,18 @@ export const provisionSteps = graph<ProvisionInput, ProvisionResults, ProvisionC
       domainFqdn: r.domain.fqdn,
       name: r.gmsa.name,
       allowedPrincipalSids: [u.sid],
+      owner: owner(r),
     }),
-    summary: (g) => `${verb(g.created)} ${g.dn}${g.membershipChanged ? ' (user added to its readers)' : ''}`,
-    undo: (r, g) =>
-      g.created
-        ? {
-            what: `gMSA ${r.gmsa.name}`,
-            run: (remove) => remove.removeGmsa({ domainFqdn: r.domain.fqdn, name: r.gmsa.name }),
-          }
-        : undefined,
+    summary: (g) => `${verb(g)} ${g.dn}${g.membershipChanged ? ' (user added to its readers)' : ''}`,
+    undo: (r) => ({
+      what: `gMSA ${r.gmsa.name}`,
+      run: (remove) => remove.removeGmsa({ domainFqdn: r.domain.fqdn, name: r.gmsa.name, owner: owner(r) }),
+    }),
   }),
 
+  // After the secret: a role assignment is scoped to it, so it must exist first.
   step.activity('grantKeyVaultAccess', {
-    needs: ['confirmAksGmsa', 'ensureManagedIdentity', 'ensureKeyVault'],
+    needs: ['confirmAksGmsa', 'ensureManagedIdentity', 'ensureKeyVault', 'storeUserSecret'],
     policy: azureLongRunning,
     describe: (r) =>
       `let ${r.options.hostIdentity === 'managedIdentity' ? 'Windows hosts' : 'the kubelet identity'} read the secret`,
@@ -207,21 +253,43 @@ export const provisionSteps = graph<ProvisionInput, ProvisionResults, ProvisionC
       hostIdentity: r.options.hostIdentity,
       managedIdentity: mi && { id: mi.id, principalId: mi.principalId },
       kubeletIdentity: c.kubeletIdentity,
-      accessMode: r.options.keyVaultAccess,
+      // An adopted vault keeps the access model it has.
+      accessMode: v.accessMode ?? r.options.keyVaultAccess,
+      secretName: r.azure.keyVault.secretName,
+      owner: owner(r),
     }),
-    summary: (a) => `${a.principalId} may read secrets by ${a.access}`,
-    undo: (r, a, done) => {
+    summary: (a) =>
+      a.scope === 'vault'
+        ? `${a.principalId} may read every secret of the vault (an access policy cannot be scoped to one secret)`
+        : `${a.principalId} may read the secret only (${a.access} on the secret)`,
+    undo: (r, _a, done) => {
       const mi = done.ensureManagedIdentity;
       const cluster = done.confirmAksGmsa;
-      if (!a.scaleSetsUpdated.length || !mi || !cluster) return undefined;
+      const principalId = mi?.principalId ?? cluster?.kubeletIdentity?.objectId;
+      if (!principalId) return undefined;
+      const vault = {
+        subscriptionId: r.cluster.subscriptionId,
+        resourceGroup: azureRg(r),
+        name: r.azure.keyVault.name,
+      };
       return {
-        what: `identity on ${a.scaleSetsUpdated.join(', ')}`,
-        run: (remove) =>
-          remove.removeScaleSetIdentity({
-            cluster: r.cluster,
-            nodeResourceGroup: cluster.nodeResourceGroup,
-            identityId: mi.id,
-          }),
+        what: `read access of ${principalId}${mi && cluster ? ' and the identity on the scale sets' : ''}`,
+        run: async (remove) => {
+          await remove.revokeKeyVaultAccess({
+            vault,
+            principalId,
+            secretName: r.azure.keyVault.secretName,
+            owner: owner(r),
+          });
+          if (mi && cluster) {
+            await remove.removeScaleSetIdentity({
+              cluster: r.cluster,
+              nodeResourceGroup: cluster.nodeResourceGroup,
+              identityId: mi.id,
+              owner: owner(r),
+            });
+          }
+        },
       };
     },
   }),
@@ -240,21 +308,21 @@ export const provisionSteps = graph<ProvisionInput, ProvisionResults, ProvisionC
         domain,
         hostAccount: { principalId, secretUri: s.secretUri },
         rbac: r.options.rbac,
+        owner: owner(r),
       };
     },
-    summary: (sp) => `${sp.changed ? 'wrote' : 'unchanged'} spec ${sp.name}`,
-    undo: (r, sp) =>
-      sp.changed
-        ? {
-            what: `credential spec ${r.gmsa.credentialSpecName}`,
-            run: (remove) =>
-              remove.removeCredentialSpec({
-                cluster: r.cluster,
-                specName: r.gmsa.credentialSpecName,
-                rbac: r.options.rbac,
-              }),
-          }
-        : undefined,
+    summary: (sp) =>
+      `${sp.changed ? 'wrote' : 'unchanged'} spec ${sp.name}${sp.adopted?.length ? ` (adopted ${sp.adopted.join(', ')})` : ''}`,
+    undo: (r) => ({
+      what: `credential spec ${r.gmsa.credentialSpecName}`,
+      run: (remove) =>
+        remove.removeCredentialSpec({
+          cluster: r.cluster,
+          specName: r.gmsa.credentialSpecName,
+          rbac: r.options.rbac,
+          owner: owner(r),
+        }),
+    }),
   }),
 
   step.activity('verifyChain', {
@@ -288,23 +356,32 @@ export function provisionOutputs(r: ProvisionResults): ProvisionOutputs {
   };
 }
 
-/** The KDS wait: the approval signal, or a timer to the moment the root key is usable (10 hours at most). */
+/**
+ * The KDS wait: until the root key is usable (10 hours at most) and, with requireAdApproval, until an approver has
+ * approved. An approval never outruns the key: approving early only ends the approval half of the wait.
+ */
 async function awaitAdApproval(
   request: ProvisionInput,
   key: KdsRootKeyResult,
   ctx: ProvisionContext & StepContext,
 ): Promise<KdsWait> {
-  const waitMs = Math.min(Math.max(0, Date.parse(key.usableAt) - Date.now()), KDS_MAX_WAIT_MS);
-  const approved = () => ctx.approval() !== undefined;
-  if (request.options.requireAdApproval) {
-    ctx.waiting(undefined, 'waiting for an AD operator to approve (POST …/approve)');
-    await condition(approved);
-  } else if (waitMs > 0 && !approved()) {
+  const usableAt = Date.parse(key.usableAt);
+  const left = () => Math.min(Math.max(0, usableAt - Date.now()), KDS_MAX_WAIT_MS);
+  const waited = left() > 0;
+  if (request.options.requireAdApproval && !ctx.approval()) {
     ctx.waiting(
-      new Date(Date.now() + waitMs).toISOString(),
-      `KDS root key usable at ${key.usableAt}; waiting, or approve to go on`,
+      undefined,
+      `waiting for an AD operator to approve (POST …/approve)${waited ? `; the KDS root key is usable at ${key.usableAt}` : ''}`,
     );
-    await condition(approved, waitMs, { summary: `KDS root key becomes usable at ${key.usableAt}` });
+    await condition(() => ctx.approval() !== undefined);
   }
-  return { approvedBy: ctx.approval()?.by, usableAt: key.usableAt, waited: waitMs > 0 };
+  if (left() > 0) {
+    const by = ctx.approval()?.by;
+    ctx.waiting(
+      new Date(Date.now() + left()).toISOString(),
+      `${by ? `approved by ${by}; ` : ''}waiting for the KDS root key, usable at ${key.usableAt}`,
+    );
+    await sleep(left(), { summary: `KDS root key becomes usable at ${key.usableAt}` });
+  }
+  return { approvedBy: ctx.approval()?.by, usableAt: key.usableAt, waited };
 }

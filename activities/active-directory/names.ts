@@ -1,9 +1,11 @@
 /**
- * Names and DNs: RFC 4514 escaping of RDN values, the sAMAccountName limits AD enforces, and domain DN <-> DNS name.
+ * Names and DNs: RFC 4514 escaping of RDN values, the name rules of domain/naming.ts (the ones the API checks
+ * first, so a request it accepts is never refused here) and domain DN <-> DNS name.
  * Filter values never need escaping here: filters are built as ldapts Filter objects, whose values go on the wire as
  * raw bytes and are never parsed.
  */
 import { ErrorType, fatal } from '../../contract/errors.js';
+import { GMSA_NAME, nameProblem, RELATIVE_DN, USER_NAME, type NameRule } from '../../domain/naming.js';
 
 /** RFC 4514 section 2.4. */
 export function escapeDnValue(value: string): string {
@@ -13,36 +15,20 @@ export function escapeDnValue(value: string): string {
   return out;
 }
 
-// Characters AD refuses in sAMAccountName (" / \ [ ] : ; | = , + * ? < > @), and no trailing dot.
-const SAM_FORBIDDEN = /["/\\[\]:;|=,+*?<>@\s]/;
-
-/** User names: 1-20 characters (the sAMAccountName limit of user objects). */
-export function checkUserName(name: string): void {
-  checkSam(name, 20, 'user');
+/** Refuses, non-retryably and before any LDAP call, a name that breaks its rule. */
+function check(rule: NameRule, name: string): void {
+  const problem = nameProblem(rule, name);
+  if (problem) throw fatal(ErrorType.InvalidInput, `${rule.what} "${name}" ${problem}`);
 }
 
-/** gMSA names: 1-15 characters; the DC stores name$ (16, the NetBIOS computer name limit). */
-export function checkGmsaName(name: string): void {
-  if (name.endsWith('$')) {
-    throw fatal(ErrorType.InvalidInput, `gMSA name "${name}": give the name without the trailing $`);
-  }
-  checkSam(name, 15, 'gMSA');
-}
+/** The standard user's sAMAccountName: 1-20 characters, no trailing $ or dot, not a built-in account. */
+export const checkUserName = (name: string): void => check(USER_NAME, name);
 
-function checkSam(name: string, max: number, what: string): void {
-  if (name.length === 0 || name.length > max) {
-    throw fatal(
-      ErrorType.InvalidInput,
-      `${what} name "${name}" is ${name.length} characters long; Active Directory allows 1 to ${max}`,
-    );
-  }
-  if (SAM_FORBIDDEN.test(name) || name.endsWith('.')) {
-    throw fatal(
-      ErrorType.InvalidInput,
-      `${what} name "${name}" contains a character AD refuses (" / \\ [ ] : ; | = , + * ? < > @ or a space) or ends with a dot`,
-    );
-  }
-}
+/** gMSA names: 1-15 characters without the $ (the DC stores name$, 16: the NetBIOS computer name limit). */
+export const checkGmsaName = (name: string): void => check(GMSA_NAME, name);
+
+/** A container given relative to the domain (CN=Users, OU=Service Accounts,OU=Corp). */
+export const checkRelativeDn = (dn: string): void => check(RELATIVE_DN, dn);
 
 /** DC=contoso,DC=com -> contoso.com */
 export function dnToDnsName(dn: string): string {
@@ -53,17 +39,4 @@ export function dnToDnsName(dn: string): string {
     .map((rdn) => rdn.slice(3))
     .join('.')
     .toLowerCase();
-}
-
-const RDN = String.raw`[A-Za-z][A-Za-z0-9-]*=(?:[^,\\]|\\.)+`;
-const RELATIVE_DN = new RegExp(`^${RDN}(?:,${RDN})*$`);
-
-/** A container given relative to the domain (CN=Users, OU=Service Accounts,OU=Corp). */
-export function checkRelativeDn(dn: string): void {
-  if (!RELATIVE_DN.test(dn) || /(^|,)\s*DC=/i.test(dn)) {
-    throw fatal(
-      ErrorType.InvalidInput,
-      `container "${dn}" must be a DN relative to the domain, for example CN=Users or OU=Service Accounts`,
-    );
-  }
 }

@@ -1,23 +1,39 @@
 /**
  * Windows hosts' access to the secret (Grant-AkvAccessToAksWindowsHosts). With hostIdentity managedIdentity the
  * identity is appended to each Windows pool's scale set, keeping the identities already there (the kubelet's and
- * any other); with kubeletIdentity no scale set changes. Then the principal gets `get` on secrets by access policy,
- * or the "Key Vault Secrets User" role on an RBAC vault.
+ * any other); with kubeletIdentity no scale set changes. Then the principal gets read on the secret: on an RBAC
+ * vault the "Key Vault Secrets User" role scoped to the one secret, marked as this binding's; on an access-policy
+ * vault (which cannot scope) `get` on every secret, recorded in a vault tag when this product added it. The
+ * removals take back only what those marks say this product gave.
  */
 import type { VirtualMachineScaleSet, VirtualMachineScaleSetIdentity } from '@azure/arm-compute';
 import type { AzureClients } from './clients.js';
-import { azureCall } from './errors.js';
+import { azureCall, isNotFound } from './errors.js';
 import { resumableOperation } from './poll.js';
-import { ensureAccessPolicy, ensureRoleAssignment, ROLE } from './vault-access.js';
+import { accessTag, otherAccessRecords, parseAccessTag } from './tags.js';
+import {
+  ensureAccessPolicy,
+  ensureRoleAssignment,
+  missingPermissions,
+  patchVaultTags,
+  removeAccessPolicy,
+  revokeRoleAssignments,
+  ROLE,
+} from './vault-access.js';
+import { ownerOf } from '../owner.js';
+import { bindingKey, ownershipFromTags } from '../../domain/ownership.js';
 import { ErrorType, fatal } from '../../contract/errors.js';
 import type {
   ClusterRef,
   GrantKeyVaultAccessInput,
   GrantKeyVaultAccessResult,
   RemoveScaleSetIdentityInput,
+  RevokeKeyVaultAccessInput,
 } from '../../contract/activities.js';
 
 const POOL_TAG = 'aks-managed-poolName';
+const IDENTITY_ID =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/([^/]+)$/i;
 
 const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
@@ -135,6 +151,7 @@ export function createKeyVaultAccessActivities(clients: AzureClients) {
 
   async function grantKeyVaultAccess(input: GrantKeyVaultAccessInput): Promise<GrantKeyVaultAccessResult> {
     const { cluster, nodeResourceGroup, vault, managedIdentity } = input;
+    const owner = ownerOf(input);
     const principalId =
       input.hostIdentity === 'managedIdentity' ? managedIdentity?.principalId : input.kubeletIdentity?.objectId;
     if (!principalId) {
@@ -166,15 +183,110 @@ export function createKeyVaultAccessActivities(clients: AzureClients) {
       }
     }
     if (rbacVault) {
-      await ensureRoleAssignment(clients, vault.subscriptionId, vault.id, principalId, ROLE.keyVaultSecretsUser);
-    } else {
-      await ensureAccessPolicy(clients, vault, current, principalId, ['get']);
+      // Least privilege: the one secret when it is named (runs before ownership name none: the vault).
+      const scope = input.secretName ? `${vault.id}/secrets/${input.secretName}` : vault.id;
+      await ensureRoleAssignment(clients, vault.subscriptionId, {
+        scope,
+        principalId,
+        role: ROLE.keyVaultSecretsUser,
+        alsoEnough: [ROLE.keyVaultSecretsOfficer, ROLE.keyVaultAdministrator],
+        binding: owner.binding,
+      });
+      return {
+        principalId,
+        scaleSetsUpdated,
+        access: 'roleAssignment',
+        scope: input.secretName ? 'secret' : 'vault',
+      };
     }
-    return { principalId, scaleSetsUpdated, access: rbacVault ? 'roleAssignment' : 'accessPolicy' };
+    // An access policy cannot name a secret: `get` covers the whole vault. What this product adds (or shares
+    // with another binding that added it) is recorded on the vault before the grant, so a revoke finds it even
+    // when this attempt dies before it reports.
+    const tag = accessTag(owner.binding);
+    const ours =
+      missingPermissions(current, principalId, ['get']).length > 0 ||
+      otherAccessRecords(current.tags, principalId, tag).length > 0;
+    const recorded = parseAccessTag(current.tags?.[tag])?.objectId === principalId.toLowerCase();
+    if (ours && !recorded && ownershipFromTags(current.tags)) {
+      await patchVaultTags(clients, vault, { ...(current.tags ?? {}), [tag]: principalId.toLowerCase() });
+    }
+    await ensureAccessPolicy(clients, vault, current, principalId, ['get']);
+    return { principalId, scaleSetsUpdated, access: 'accessPolicy', scope: 'vault' };
   }
 
-  /** Rollback: detaches the identity from each Windows pool's scale set, keeping every other identity. */
-  async function removeScaleSetIdentity(input: RemoveScaleSetIdentityInput): Promise<{ scaleSetsUpdated: string[] }> {
+  /**
+   * Removal: takes back the read this binding gave `principalId`. Role assignments with this binding's marker on
+   * the secret or the vault are deleted (or, when another binding uses one too, lose this binding from the
+   * marker); an access policy entry goes only when the vault's tags record that this binding added it and no other
+   * binding's record names the same principal. Anything else (a foreign grant, a vault not there) is left alone.
+   */
+  async function revokeKeyVaultAccess(
+    input: RevokeKeyVaultAccessInput,
+  ): Promise<{ revoked: string[]; kept: string[] }> {
+    const owner = ownerOf(input);
+    const { vault, principalId } = input;
+    const found = await azureCall(`get key vault ${vault.resourceGroup}/${vault.name}`, () =>
+      clients
+        .keyVault(vault.subscriptionId)
+        .vaults.get(vault.resourceGroup, vault.name)
+        .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e))),
+    );
+    if (!found) return { revoked: [], kept: [] };
+    const revoked: string[] = [];
+    const kept: string[] = [];
+    const vaultId = String(found.id);
+    for (const scope of [...(input.secretName ? [`${vaultId}/secrets/${input.secretName}`] : []), vaultId]) {
+      const r = await revokeRoleAssignments(clients, vault.subscriptionId, scope, principalId, owner.binding);
+      revoked.push(...r.revoked);
+      kept.push(...r.kept);
+    }
+    const tag = accessTag(owner.binding);
+    const record = parseAccessTag(found.tags?.[tag]);
+    const policy = `access policy of ${principalId} on vault ${vault.name}`;
+    if (record && record.objectId === principalId.toLowerCase()) {
+      if (otherAccessRecords(found.tags, principalId, tag).length === 0) {
+        await removeAccessPolicy(clients, vault, found, principalId, record.permissions);
+        revoked.push(policy);
+      } else {
+        kept.push(`${policy}: another binding relies on it`);
+      }
+      const { [tag]: _ours, ...tags } = found.tags ?? {};
+      await patchVaultTags(clients, vault, tags);
+    } else if (missingPermissions(found, principalId, ['get']).length === 0) {
+      kept.push(`${policy}: not recorded as added by this binding`);
+    }
+    return { revoked, kept };
+  }
+
+  /**
+   * Removal: detaches the identity from each Windows pool's scale set, keeping every other identity, but only an
+   * identity of this product that no other binding still uses (a foreign or shared one stays attached).
+   */
+  async function removeScaleSetIdentity(
+    input: RemoveScaleSetIdentityInput,
+  ): Promise<{ scaleSetsUpdated: string[]; kept?: string }> {
+    const owner = ownerOf(input);
+    const ref = IDENTITY_ID.exec(input.identityId);
+    if (!ref) throw fatal(ErrorType.InvalidInput, `not a user-assigned identity id: ${input.identityId}`);
+    const [, sub, rg, name] = ref as unknown as [string, string, string, string];
+    const what = `managed identity ${rg}/${name}`;
+    const mi = await azureCall(`get ${what}`, () =>
+      clients
+        .msi(sub)
+        .userAssignedIdentities.get(rg, name)
+        .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e))),
+    );
+    // Gone: nothing says whose it was, so the scale sets stay as they are.
+    if (!mi) return { scaleSetsUpdated: [], kept: `${what} does not exist: nothing tells whose it was` };
+    const ownership = ownershipFromTags(mi.tags);
+    if (!ownership) return { scaleSetsUpdated: [], kept: `${what} is not marked as aks-gmsa's: left attached` };
+    const others = ownership.uses.filter((k) => k !== bindingKey(owner.binding));
+    if (others.length > 0) {
+      return {
+        scaleSetsUpdated: [],
+        kept: `${what} is still used by ${others.length} other binding(s): left attached`,
+      };
+    }
     const scaleSetsUpdated: string[] = [];
     for (const vmss of await windowsScaleSets(input.cluster, input.nodeResourceGroup)) {
       const identity = identityChange(vmss.identity, { remove: input.identityId });
@@ -185,5 +297,5 @@ export function createKeyVaultAccessActivities(clients: AzureClients) {
     return { scaleSetsUpdated };
   }
 
-  return { grantKeyVaultAccess, removeScaleSetIdentity };
+  return { grantKeyVaultAccess, revokeKeyVaultAccess, removeScaleSetIdentity };
 }

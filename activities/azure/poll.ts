@@ -1,22 +1,11 @@
 /**
  * Waiting on Azure long-running operations from inside an activity: heartbeat on every poll (and on a timer, in
- * case the server asks for long pauses between polls) and stop when Temporal cancels the activity. Outside an
- * activity (plain tests, benchmarks) the same code just polls.
+ * case the server asks for long pauses between polls). A cancellation does not stop the wait: the write is on its
+ * way in Azure either way, and the workflow (WAIT_CANCELLATION_COMPLETED) rolls back only once it has settled, so
+ * nothing appears after the rollback. Outside an activity (plain tests, benchmarks) the same code just polls.
  */
-import { Context } from '@temporalio/activity';
-
-/** The activity context when running inside one, else undefined. */
-export function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
-
-export function heartbeat(details?: unknown): void {
-  activityContext()?.heartbeat(details);
-}
+import type { Context } from '@temporalio/activity';
+import { activityContext, beat } from '../keep-alive.js';
 
 /** What both SDK generations' pollers offer (core-lro SimplePollerLike and PollerLike). */
 export interface Pollable<T> {
@@ -47,17 +36,17 @@ export async function pollWithHeartbeat<T>(what: string, poller: Pollable<T>): P
   const ctx = activityContext();
   const operations = savedOperations(ctx);
   let polls = 0;
-  const beat = (status?: string) => {
+  const report = (status?: string) => {
     operations[what] = poller.toString();
-    ctx?.heartbeat({ waitingFor: what, status, polls, operations } satisfies LroHeartbeat);
+    beat({ waitingFor: what, status, polls, operations } satisfies LroHeartbeat);
   };
   poller.onProgress((state) => {
     polls += 1;
-    beat(state.status);
+    report(state.status);
   });
-  const timer = ctx ? setInterval(() => beat(), HEARTBEAT_EVERY_MS) : undefined;
+  const timer = ctx ? setInterval(() => report(), HEARTBEAT_EVERY_MS) : undefined;
   try {
-    return await poller.pollUntilDone({ abortSignal: ctx?.cancellationSignal });
+    return await poller.pollUntilDone();
   } finally {
     if (timer) clearInterval(timer);
   }

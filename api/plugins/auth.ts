@@ -33,14 +33,14 @@ export const authPlugin = fp<AuthOptions>(async (app, { tokens, throttle, skip, 
   if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (req) => {
     if (skip?.(req)) return;
-    const wait = throttle.retryAfterMs(req.ip);
-    if (wait > 0) throw new TooManyRequests('too many failed authentications from this address', wait);
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     const token = match?.[1] ?? (cookie && !header ? cookieValue(req.headers.cookie, cookie) : undefined);
+    // The token first: a valid one passes whatever the address did before, so only failures are throttled.
     const principal = token ? tokens.authenticate(token) : undefined;
     if (!principal) {
-      throttle.fail(req.ip);
+      const wait = throttle.fail(req.ip);
+      if (wait > 0) throw new TooManyRequests('too many failed authentications from this address', wait);
       throw new Unauthorized(
         match ? 'the bearer token is not valid' : 'send Authorization: Bearer <token> (tokens: GMSA_API_TOKENS)',
       );

@@ -1,12 +1,14 @@
 /**
  * Temporal's codec-server protocol, so an authorised Temporal UI (or `temporal --codec-endpoint`) shows decrypted
  * payloads: POST /codec/decode and /codec/encode with `{ payloads: [{ metadata: {k: base64}, data: base64 }] }`.
- * Any API role may use it; CORS admits only the configured UI origins.
+ * Decoding is for any API role; encoding makes input the worker accepts (a signal from the UI), so it needs the
+ * operator or approver role. CORS admits only the configured UI origins.
  */
 import cors from '@fastify/cors';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { Type } from 'typebox';
+import { ENCODING } from '../../temporal/codec.js';
 import type { AuthThrottle } from '../auth-throttle.js';
 import type { TokenTable } from '../auth.js';
 import { authPlugin, requirePermission } from '../plugins/auth.js';
@@ -35,6 +37,16 @@ const toJson = (p: Payload): JsonPayload => ({
   ),
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
+
+/**
+ * The UI shows what the history holds: a payload that is not encrypted (one the worker refused) is shown as it is,
+ * where the worker's codec would refuse the whole batch.
+ */
+async function decodeForDisplay(codec: PayloadCodec, payloads: Payload[]): Promise<Payload[]> {
+  const encrypted = (p: Payload) => Buffer.from(p.metadata?.encoding ?? []).toString() === ENCODING;
+  const decoded = await codec.decode(payloads.filter(encrypted));
+  return payloads.map((p) => (encrypted(p) ? decoded.shift()! : p));
+}
 
 const CODEC_COOKIE = 'gmsa_codec';
 const page = (body: string) =>
@@ -74,9 +86,12 @@ export const codecRoutes: FastifyPluginAsync<CodecRoutesOptions> = async (
   app.get('/codec/login', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html').send(LOGIN_PAGE));
   app.post<{ Body: { token?: string } }>('/codec/login', { schema: { hide: true } }, async (req, reply) => {
     const token = req.body?.token ?? '';
-    if (throttle.retryAfterMs(req.ip) > 0 || !tokens.authenticate(token)) {
-      throttle.fail(req.ip);
-      return reply.code(401).type('text/html').send(page('That token is not valid.'));
+    // As for every route: a valid token always signs in; only failures are throttled.
+    if (!tokens.authenticate(token)) {
+      const wait = throttle.fail(req.ip);
+      if (wait > 0) reply.code(429).header('retry-after', String(Math.ceil(wait / 1000)));
+      else reply.code(401);
+      return reply.type('text/html').send(page('That token is not valid.'));
     }
     // Lax: the UI and the API are the same site (same host, other port), so the UI's fetches carry it.
     reply.header(
@@ -89,11 +104,14 @@ export const codecRoutes: FastifyPluginAsync<CodecRoutesOptions> = async (
   app.post<{ Body: { payloads: JsonPayload[] } }>(
     '/codec/decode',
     { onRequest: requirePermission('read'), schema: { ...schema, summary: 'Decrypt payloads for the Temporal UI' } },
-    async (req) => ({ payloads: (await codec.decode(req.body.payloads.map(fromJson))).map(toJson) }),
+    async (req) => ({ payloads: (await decodeForDisplay(codec, req.body.payloads.map(fromJson))).map(toJson) }),
   );
   app.post<{ Body: { payloads: JsonPayload[] } }>(
     '/codec/encode',
-    { onRequest: requirePermission('read'), schema: { ...schema, summary: 'Encrypt payloads (UI signal input)' } },
+    {
+      onRequest: requirePermission('encode'),
+      schema: { ...schema, summary: 'Encrypt payloads (UI signal input); operator or approver' },
+    },
     async (req) => ({ payloads: (await codec.encode(req.body.payloads.map(fromJson))).map(toJson) }),
   );
 };

@@ -18,7 +18,7 @@ export interface ProvisioningRoutesOptions {
   defaultSubscriptionId?: string;
 }
 
-const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem };
+const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 429: Problem };
 
 export const provisioningRoutes: FastifyPluginAsync<ProvisioningRoutesOptions> = async (plain, opts) => {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
@@ -89,15 +89,18 @@ export const provisioningRoutes: FastifyPluginAsync<ProvisioningRoutesOptions> =
       },
       schema: {
         summary: 'Approve the AD step (ends the KDS wait)',
+        description:
+          "Signs the approval with the API's approval key (GMSA_APPROVAL_KEY) and sends it to the run, which checks " +
+          'the proof before it counts: 409 when the run refuses it, 503 without a key or when no worker answers.',
         params: IdParams,
         body: ApproveBody,
-        response: { 202: Accepted, ...problems },
+        response: { 202: Accepted, ...problems, 503: Problem },
       },
     },
     async (req, reply) => {
       const id = req.params.id;
-      await service.approve(id, req.principal!.name, req.body?.comment);
-      req.log.info({ id, by: req.principal?.name }, 'AD step approved');
+      const via = await service.approve(id, req.principal!.name, req.body?.comment);
+      req.log.info({ id, by: req.principal?.name, via }, 'AD step approved');
       return reply.code(202).send({ id, status: 'RUNNING', links: service.links(id) });
     },
   );

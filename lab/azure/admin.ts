@@ -11,7 +11,10 @@
  * - `POST /overrides {pathIncludes, op?, latencyMs?, lroMs?, rbacPropagationMs?, hold?}` -> `{ id }`;
  *   `POST /overrides/{id}/release` ends its holds (held operations finish on the next poll, held role
  *   assignments reach the data plane); `DELETE /overrides/{id}` releases and removes it.
- * - `POST /clusters {name, ...}` seeds a cluster; `POST /deleted-vaults {name, location?}` a soft-deleted vault.
+ * - `POST /clusters {name, resourceGroup?, windowsPools?, linuxPools?, gmsa?, ...}` seeds another managed cluster
+ *   with its node resource group, kubelet identity and one scale set per pool (world.ts `ClusterSeed`); 409 when
+ *   that cluster exists, since seeding again would replace its scale sets under a test that uses them.
+ *   `POST /deleted-vaults {name, location?}` seeds a soft-deleted vault.
  * See knobs.ts for what each knob, fault kind and override field does.
  */
 import { randomUUID } from 'node:crypto';
@@ -19,7 +22,7 @@ import { armError, json, type Reply, type Request } from './arm-http.js';
 import { invalidFault, invalidOverride, updateKnobs, type FaultRule, type Knobs, type Override } from './knobs.js';
 import { expandPreset } from './latency-model.js';
 import { releaseHeld } from './lro.js';
-import { seedCluster, type ClusterSeed, type World } from './world.js';
+import { clusterSeedProblem, existingCluster, seedCluster, type ClusterSeed, type World } from './world.js';
 
 export interface LoggedRequest {
   /** Position in the log, from 1: a test reads `after` a mark it took, never by wall-clock time. */
@@ -126,7 +129,10 @@ export function adminRoute(host: AdminHost, req: Request): Reply | undefined {
       return json(200, { ok: true });
     case 'POST /clusters': {
       const seed = (req.body ?? {}) as ClusterSeed;
-      if (!seed.name) return armError(400, 'BadRequest', 'name is required');
+      const problem = clusterSeedProblem(seed);
+      if (problem) return armError(400, 'BadRequest', problem);
+      const existing = existingCluster(w, seed);
+      if (existing) return armError(409, 'Conflict', `cluster ${existing.id} exists already; seed another name`);
       return json(201, seedCluster(w, seed));
     }
     case 'POST /deleted-vaults': {

@@ -1,5 +1,6 @@
 /**
- * Microsoft.Authorization/roleAssignments at any scope: PUT, GET, DELETE and list with ARM's `$filter`
+ * Microsoft.Authorization/roleAssignments at any scope: PUT (create, or update the description of the same
+ * assignment), GET, DELETE and list with ARM's `$filter`
  * (`atScope()`, `assignedTo('id')`, `principalId eq 'id'`). A scope is the subscription, a resource group, a
  * resource, or one secret of a vault (`…/vaults/{v}/secrets/{s}`: "Provide access to Key Vault keys, certificates,
  * and secrets with Azure role-based access control", section "Secret scope role assignment").
@@ -116,6 +117,7 @@ interface AssignmentProps {
   principalId: string;
   principalType?: string;
   scope: string;
+  description?: string;
 }
 
 export const roleGuid = (roleDefinitionId: string) => roleDefinitionId.split('/').pop()?.toLowerCase() ?? '';
@@ -218,8 +220,18 @@ export const authorizationRoutes: Route[] = [
           q.principalId.toLowerCase() === principal
         );
       });
+      const current = get(ctx.world, id);
+      // A PUT to an assignment's own name with its principal, role and scope unchanged updates what may change
+      // (its description): "Role Assignments - Create: Create or update a role assignment by scope and name".
+      if (same && current && key(same.id) === key(current.id)) {
+        const q = current.properties as AssignmentProps & Record<string, unknown>;
+        if (p.description !== undefined) q.description = p.description;
+        q.updatedOn = new Date().toISOString();
+        q.updatedBy = ctx.req.caller?.oid;
+        return json(200, current);
+      }
       if (same) return armError(409, 'RoleAssignmentExists', 'The role assignment already exists.');
-      if (get(ctx.world, id))
+      if (current)
         return armError(
           409,
           'RoleAssignmentUpdateNotPermitted',
@@ -234,6 +246,7 @@ export const authorizationRoutes: Route[] = [
           principalId: principal,
           principalType: p.principalType ?? 'ServicePrincipal',
           scope,
+          ...(p.description !== undefined ? { description: p.description } : {}),
           createdOn: new Date().toISOString(),
           createdBy: ctx.req.caller?.oid,
         },

@@ -1,5 +1,6 @@
 /**
- * Microsoft.KeyVault/vaults: PUT as a long-running operation, GET, DELETE (soft delete), access policies
+ * Microsoft.KeyVault/vaults: PUT as a long-running operation, PATCH (Vaults_Update: tags replaced when given, only the
+ * properties named changed), GET, DELETE (soft delete), access policies
  * add|replace|remove, deleted vaults (get, list, purge) and name checks. Vault names are global: a name held by
  * another resource group or by a soft-deleted vault is refused with Key Vault's own error.
  */
@@ -191,6 +192,40 @@ async function putVault(ctx: Ctx, m: RegExpExecArray): Promise<Reply> {
   return json(201, vault, headers);
 }
 
+/** Vaults_Update: synchronous, 200 with the vault; what the body leaves out stays as it is. */
+function patchVault(ctx: Ctx, m: RegExpExecArray): Reply {
+  const [, sub, rg, name] = m as unknown as [string, string, string, string];
+  const err = scopeError(ctx, sub, rg);
+  if (err) return err;
+  const vault = get(ctx.world, `${rgId(sub, rg)}/providers/${TYPE}/${name}`);
+  if (!vault) return notFound(TYPE, name, rg);
+  const body = (ctx.req.body ?? {}) as { tags?: Record<string, string>; properties?: Partial<VaultProps> };
+  const p = body.properties ?? {};
+  if (p.accessPolicies !== undefined) {
+    const invalid = validatePolicies(p.accessPolicies);
+    if (invalid) return invalid;
+  }
+  if (body.tags) vault.tags = body.tags;
+  const props = vault.properties as VaultProps;
+  // Only what a caller may change; soft delete, once on, stays on (as in Azure).
+  for (const k of [
+    'tenantId',
+    'sku',
+    'accessPolicies',
+    'enableRbacAuthorization',
+    'softDeleteRetentionInDays',
+  ] as const) {
+    if (p[k] !== undefined) (props as unknown as Record<string, unknown>)[k] = clone(p[k]);
+  }
+  const sd = (vault.systemData ?? {}) as Record<string, string>;
+  vault.systemData = {
+    ...sd,
+    lastModifiedBy: ctx.req.caller?.appid ?? 'unknown',
+    lastModifiedAt: new Date().toISOString(),
+  };
+  return json(200, vault);
+}
+
 /**
  * What a create that leaves `enableRbacAuthorization` out gets: `"default": true` in VaultProperties from
  * keyvault/…/stable/2026-02-01/openapi.json, `"default": false` in 2025-05-01 and before (whose description also
@@ -211,6 +246,7 @@ export const keyVaultRoutes: Route[] = [
     },
   },
   { method: 'PUT', pattern: VAULT, op: 'PUT vaults', provider: NS, handle: putVault },
+  { method: 'PATCH', pattern: VAULT, op: 'PATCH vaults', provider: NS, handle: patchVault },
   {
     method: 'DELETE',
     pattern: VAULT,

@@ -1,4 +1,7 @@
-/** Microsoft.ManagedIdentity/userAssignedIdentities: PUT (synchronous, as in ARM), GET, DELETE. */
+/**
+ * Microsoft.ManagedIdentity/userAssignedIdentities: PUT (synchronous, as in ARM), PATCH (UserAssignedIdentities_Update:
+ * the tags given replace the resource's tags; nothing else of it changes), GET, DELETE.
+ */
 import { armError, json, notFound } from './arm-http.js';
 import { rgPath, scopeError, type Route } from './context.js';
 import { get, key, newIdentity, put, rgId } from './world.js';
@@ -47,6 +50,22 @@ export const msiRoutes: Route[] = [
       const mi = newIdentity(ctx.world, id, body.location, body.tags ?? {});
       put(ctx.world, mi);
       return json(201, mi);
+    },
+  },
+  {
+    method: 'PATCH',
+    pattern: PATH,
+    op: 'PATCH userAssignedIdentities',
+    provider: NS,
+    handle(ctx, m) {
+      const { sub, rg, name, id } = idOf(m);
+      const err = scopeError(ctx, sub, rg);
+      if (err) return err;
+      const existing = get(ctx.world, id);
+      if (!existing) return notFound(TYPE, name, rg);
+      const body = (ctx.req.body ?? {}) as { tags?: Record<string, string> };
+      if (body.tags) existing.tags = body.tags;
+      return json(200, existing);
     },
   },
   {

@@ -1,7 +1,8 @@
 /**
  * The Key Vault data plane for secrets, one HTTPS listener per vault (its vaultUri is `https://127.0.0.1:<port>/`,
  * since loopback has no per-vault host names). It speaks what @azure/keyvault-secrets expects: the 401 bearer
- * challenge first, then set/get/list/delete/recover secrets, and it enforces the vault's access model: access
+ * challenge first, then set/get/list/delete/recover secrets and update a version's properties (PATCH, which needs
+ * `set`: its tags, content type and enabled flag), and it enforces the vault's access model: access
  * policies (`secrets` permissions) or, for an RBAC vault, role assignments on the secret, the vault or a scope
  * above them.
  */
@@ -175,6 +176,17 @@ function route(
       };
       data.secrets.set(name, [...(data.secrets.get(name) ?? []), v]);
       return json(200, bundle(base, name, v, true));
+    }
+    if (req.method === 'PATCH' && version) {
+      // Update Secret: changes the named version's attributes and tags; the value never changes this way.
+      const denied = need('set');
+      if (denied) return denied;
+      const v = data.secrets.get(name)?.find((x) => x.version === version);
+      if (!v) return notFound(name);
+      const body = (req.body ?? {}) as { contentType?: string; tags?: Record<string, string> };
+      if (body.tags !== undefined) v.tags = body.tags;
+      if (body.contentType !== undefined) v.contentType = body.contentType;
+      return json(200, bundle(base, name, v, false));
     }
     if (req.method === 'GET' && version === 'versions') {
       const denied = need('list');

@@ -189,6 +189,38 @@ export interface ClusterSeed {
   extraScaleSetIdentity?: boolean;
 }
 
+const CLUSTER_NAME = /^[a-zA-Z0-9]([-_a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$/;
+/** AKS pool names: lowercase letters and digits, starting with a letter; a Windows pool's at most 6 characters. */
+const POOL_NAME = { Linux: /^[a-z][a-z0-9]{0,11}$/, Windows: /^[a-z][a-z0-9]{0,5}$/ };
+
+/** Why the admin API refuses a seed, or undefined: names as AKS would take them, so the product sees real shapes. */
+export function clusterSeedProblem(seed: Partial<ClusterSeed>): string | undefined {
+  if (typeof seed.name !== 'string' || !CLUSTER_NAME.test(seed.name)) {
+    return 'name is required: 1-63 letters, digits, _ and -, starting and ending with a letter or digit';
+  }
+  const pools: string[] = [];
+  for (const [os, list] of [
+    ['Linux', seed.linuxPools],
+    ['Windows', seed.windowsPools],
+  ] as const) {
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || list.some((p) => typeof p !== 'string' || !POOL_NAME[os].test(p))) {
+      return `${os.toLowerCase()}Pools must be pool names (${os === 'Windows' ? '1-6' : '1-12'} lowercase letters and digits, starting with a letter)`;
+    }
+    pools.push(...list);
+  }
+  if (seed.linuxPools?.length === 0) return 'linuxPools may not be empty: AKS needs a Linux system pool';
+  if (new Set(pools).size !== pools.length) return 'pool names must be unique within the cluster';
+  return undefined;
+}
+
+const clusterIdOf = (world: World, seed: Pick<ClusterSeed, 'name' | 'resourceGroup'>) =>
+  `${rgId(world.subscriptionId, seed.resourceGroup ?? LAB_RESOURCE_GROUP)}/providers/Microsoft.ContainerService/managedClusters/${seed.name}`;
+
+/** The cluster a seed would create, when it exists already (seeding it again would replace its scale sets). */
+export const existingCluster = (world: World, seed: Pick<ClusterSeed, 'name' | 'resourceGroup'>) =>
+  get(world, clusterIdOf(world, seed));
+
 /** A cluster with its node resource group, kubelet identity and one scale set per pool. */
 export function seedCluster(world: World, seed: ClusterSeed): Resource {
   const sub = world.subscriptionId;
@@ -198,7 +230,7 @@ export function seedCluster(world: World, seed: ClusterSeed): Resource {
   const nodeRg = `MC_${rg}_${seed.name}_${location}`;
   addResourceGroup(world, sub, rg, location);
   addResourceGroup(world, sub, nodeRg, location);
-  const clusterId = `${rgId(sub, rg)}/providers/Microsoft.ContainerService/managedClusters/${seed.name}`;
+  const clusterId = clusterIdOf(world, { name: seed.name, resourceGroup: rg });
 
   const kubeletId = `${rgId(sub, nodeRg)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${seed.name}-agentpool`;
   const kubelet = newIdentity(world, kubeletId, location);

@@ -12,6 +12,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { EncryptionCodec, KeyRing } from '../../temporal/codec.js';
 import { ProvisioningService } from '../../api/provisioning-service.js';
 import { readTemporalSettings } from '../../temporal/settings.js';
+import { STEP_NAMES } from '../../workflows/definitions.js';
 import { examplePowerShellParams, exampleRequest, uniqueSpec } from '../support/requests.js';
 import { startApiHarness, type ApiHarness } from '../support/api-harness.js';
 import { frontDoor } from '../support/front-door.js';
@@ -135,23 +136,101 @@ describe('auth', () => {
 });
 
 describe('failed-auth throttle and the codec endpoint', () => {
-  test('after too many failed authentications an address gets 429 with Retry-After, even with a good token', async () => {
+  test('50 bad tokens from one address get 401 then 429; a valid token from it still gets 200', async () => {
     const throttled = await buildApp({
+      service: new ProvisioningService(env.client, readTemporalSettings({})),
+      tokens,
+      throttle: new AuthThrottle(20, 60_000),
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const res = await throttled.inject({
+        url: '/v1/provisionings',
+        headers: { authorization: `Bearer wrong-token-${String(i).padStart(10, '0')}` },
+      });
+      statuses.push(res.statusCode);
+      if (res.statusCode === 429) assert.ok(Number(res.headers['retry-after']) > 0, 'Retry-After on a 429');
+    }
+    assert.deepEqual(statuses, [...Array(20).fill(401), ...Array(30).fill(429)]);
+    const valid = await throttled.inject({ url: '/v1/provisionings?limit=1', headers: as('viewer') });
+    assert.equal(valid.statusCode, 200, valid.body);
+    assert.equal(
+      (await throttled.inject({ url: '/v1/provisionings' })).statusCode,
+      429,
+      'still throttled for failures',
+    );
+    await throttled.close();
+  });
+
+  test('GMSA_TRUST_PROXY: behind a trusted proxy the throttle counts the forwarded client, not the proxy', async () => {
+    const behind = await buildApp({
+      service: new ProvisioningService(env.client, readTemporalSettings({})),
+      tokens,
+      throttle: new AuthThrottle(3, 60_000),
+      trustProxy: ['127.0.0.1'],
+    });
+    const from = (client: string) =>
+      behind.inject({
+        url: '/v1/provisionings',
+        remoteAddress: '127.0.0.1',
+        headers: { authorization: 'Bearer wrong-token-000000000', 'x-forwarded-for': client },
+      });
+    for (let i = 0; i < 3; i++) assert.equal((await from('203.0.113.5')).statusCode, 401);
+    assert.equal((await from('203.0.113.5')).statusCode, 429);
+    assert.equal((await from('203.0.113.6')).statusCode, 401, 'another client behind the same proxy is not throttled');
+    await behind.close();
+    // Not trusted (the default): the forwarded header is ignored and every client is the proxy.
+    const direct = await buildApp({
       service: new ProvisioningService(env.client, readTemporalSettings({})),
       tokens,
       throttle: new AuthThrottle(3, 60_000),
     });
-    for (let i = 0; i < 3; i++) {
-      const res = await throttled.inject({
+    const spoof = (client: string) =>
+      direct.inject({
         url: '/v1/provisionings',
-        headers: { authorization: 'Bearer wrong-token-000000000' },
+        headers: { authorization: 'Bearer wrong-token-000000000', 'x-forwarded-for': client },
       });
-      assert.equal(res.statusCode, 401);
+    for (let i = 0; i < 3; i++) await spoof(`198.51.100.${i}`);
+    assert.equal((await spoof('198.51.100.99')).statusCode, 429, 'a made-up X-Forwarded-For does not escape it');
+    await direct.close();
+  });
+
+  test('/codec/encode needs the operator or approver role: viewer 403, operator and approver 200', async () => {
+    const codec = new EncryptionCodec(KeyRing.parse(KeyRing.generateEntry('api-1'), 'test'));
+    const withCodec = await buildApp({
+      service: new ProvisioningService(env.client, readTemporalSettings({})),
+      tokens,
+      codec,
+    });
+    const plain = defaultPayloadConverter.toPayload({ by: 'mallory' });
+    const body = {
+      payloads: [
+        {
+          metadata: { encoding: Buffer.from(plain.metadata!.encoding!).toString('base64') },
+          data: Buffer.from(plain.data!).toString('base64'),
+        },
+      ],
+    };
+    const encode = (role: keyof typeof TOKENS) =>
+      withCodec.inject({ method: 'POST', url: '/codec/encode', headers: as(role), payload: body });
+    const viewer = await encode('viewer');
+    assert.equal(viewer.statusCode, 403);
+    assert.match(viewer.json().detail, /encode needs the role operator or approver/);
+    for (const role of ['operator', 'approver'] as const) {
+      const res = await encode(role);
+      assert.equal(res.statusCode, 200, `${role}: ${res.body}`);
+      assert.equal(Buffer.from(res.json().payloads[0].metadata.encoding, 'base64').toString(), 'binary/encrypted');
     }
-    const blocked = await throttled.inject({ url: '/v1/provisionings', headers: as('viewer') });
-    assert.equal(blocked.statusCode, 429);
-    assert.ok(Number(blocked.headers['retry-after']) > 0);
-    await throttled.close();
+    // Decoding stays open to every role, and shows a payload that is not encrypted as it is.
+    const shown = await withCodec.inject({
+      method: 'POST',
+      url: '/codec/decode',
+      headers: as('viewer'),
+      payload: body,
+    });
+    assert.equal(shown.statusCode, 200);
+    assert.deepEqual(shown.json(), body);
+    await withCodec.close();
   });
 
   test('/codec/decode round-trips payloads for any role, refuses without a token, and admits only the UI origin', async () => {
@@ -291,7 +370,7 @@ describe('provisionings on the real server', () => {
     assert.match(links.temporalUi, new RegExp(`/namespaces/default/workflows/${id}$`));
     const done = await waitFor(id, (b) => b.status === 'COMPLETED', 'completion');
     assert.equal(done.phase, 'completed');
-    assert.equal((done.steps as unknown[]).length, 12);
+    assert.equal((done.steps as unknown[]).length, STEP_NAMES.length);
     assert.ok((done.steps as { status: string }[]).every((s) => s.status === 'succeeded'));
     const r = done.outputs as Record<string, string>;
     assert.equal(r.credentialSpecName, body.gmsa.credentialSpecName, "this request's own spec");
@@ -323,6 +402,22 @@ describe('provisionings on the real server', () => {
     );
     const again = await app.inject({ method: 'POST', url: `/v1/provisionings/${id}/approve`, headers: as('approver') });
     assert.equal(again.statusCode, 409, 'a finished provisioning cannot be approved');
+  });
+
+  test('approve answers 503 naming GMSA_APPROVAL_KEY when the API has no approval key', async () => {
+    const keyless = await buildApp({
+      service: new ProvisioningService(env.client, readTemporalSettings({})),
+      tokens,
+    });
+    const res = await keyless.inject({
+      method: 'POST',
+      url: '/v1/provisionings/gmsa-aks1-webapp01-0123456789ab/approve',
+      headers: as('approver'),
+    });
+    assert.equal(res.statusCode, 503);
+    assert.match(res.headers['content-type'] as string, /^application\/problem\+json/);
+    assert.match(res.json().detail, /GMSA_APPROVAL_KEY/);
+    await keyless.close();
   });
 
   test('cancel stops a running provisioning: CANCELED', async () => {

@@ -7,42 +7,21 @@
  * line or an answer; and what it created is removed again afterwards.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { randomBytes } from 'node:crypto';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { Client } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { parseCcgSecret } from '../../domain/ccg-secret.js';
-import { connectAzure } from '../../activities/azure/connect.js';
-import type { AzureClients } from '../../activities/azure/clients.js';
 import { createSecretReader } from '../../activities/azure/key-vault.js';
-import type { GmsaActivities } from '../../contract/activities.js';
-import type { ProvisionRequest } from '../../domain/request.js';
 import { allowedTrustees } from '../../domain/security-descriptor.js';
 import { sidToString } from '../../domain/sid.js';
-import { buildApp } from '../../api/app.js';
-import { TokenTable } from '../../api/auth.js';
-import { ProvisioningService } from '../../api/provisioning-service.js';
-import { PROJECT_ROOT } from '../../lab/paths.js';
-import { dataConverter, ENCODING, KeyRing } from '../../temporal/codec.js';
-import { readTemporalSettings } from '../../temporal/settings.js';
-import { createRealActivities } from '../../worker/activities.js';
-import { readAzureConfig } from '../../worker/config/azure.js';
-import { createWorker } from '../../worker/create-worker.js';
-import { createLogger } from '../../config/logger.js';
-import { adLabFromEnv, connect, readEntry, type AdLab } from '../support/ad-lab.js';
+import { provisioningId } from '../../domain/workflow-id.js';
+import { ENCODING } from '../../temporal/codec.js';
+import { connect, readEntry } from '../support/ad-lab.js';
 import { pollUntil } from '../support/poll.js';
-import { devServerEnv, requireEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+import { labRequest, removeBinding, runTag, startE2eLab, TOKENS, type E2eLab, type Role } from '../support/e2e-lab.js';
 
-const TOKENS = {
-  operator: 'e2e-operator-token-000000',
-  viewer: 'e2e-viewer-token-0000000',
-  approver: 'e2e-approver-token-00000',
-};
-const as = (role: keyof typeof TOKENS) => ({ authorization: `Bearer ${TOKENS[role]}` });
+const as = (role: Role) => ({ authorization: `Bearer ${TOKENS[role]}` });
 
 /** Log lines of worker and API, kept to search for secrets. */
 const logLines: string[] = [];
@@ -53,101 +32,40 @@ const capture = new Writable({
   },
 });
 
-/** The README's lab request, every name this run's own (within AD's and Azure's limits). */
-const tag = randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
-const request: ProvisionRequest = JSON.parse(readFileSync(`${PROJECT_ROOT}/examples/lab-request.json`, 'utf8'));
-request.gmsa = { name: `e2e${tag}`, standardUser: `gmsa-e2e-${tag}`, credentialSpecName: `e2e-${tag}` };
-request.azure.keyVault = { name: `kv-e2e-${tag}`, secretName: `gmsa-e2e-${tag}` };
-request.azure.managedIdentity = { name: `mi-e2e-${tag}` };
-
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let activities: GmsaActivities;
-let azure: AzureClients;
-let lab: AdLab;
-let running: Promise<void>;
-let app: Awaited<ReturnType<typeof buildApp>>;
+let e2e: E2eLab;
 const answers: string[] = [];
+let request: ReturnType<typeof labRequest>;
 
 before(async () => {
-  for (const v of ['AD_URL', 'AZURE_ARM_ENDPOINT', 'KUBECONFIG']) requireEnv(v, 'the e2e test needs the whole lab');
-  env = await devServerEnv();
-  const ring = KeyRing.parse(KeyRing.generateEntry('e2e-1'), 'test');
-  const settings = {
-    ...readTemporalSettings({ TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS }),
-    taskQueue: uniqueQueue('e2e'),
-  };
-  const log = createLogger('info', 'worker', capture);
-  activities = await createRealActivities(process.env, log);
-  azure = connectAzure(readAzureConfig(process.env)!).clients;
-  lab = adLabFromEnv();
-  worker = await createWorker({
-    connection: env.nativeConnection,
-    settings,
-    activities,
-    keyRing: ring,
-    workflowBundle: await workflowBundle(),
-  });
-  running = worker.run();
-  const converter = dataConverter(ring);
-  const client = new Client({ connection: env.connection, dataConverter: converter });
-  app = await buildApp({
-    service: new ProvisioningService(client, settings),
-    tokens: TokenTable.parse(`operator:${TOKENS.operator},viewer:${TOKENS.viewer},approver:${TOKENS.approver}`),
-    codec: converter.payloadCodecs[0],
-    codecCorsOrigins: ['http://127.0.0.1:8233'],
-    logger: createLogger('info', 'api', capture),
-  });
+  e2e = await startE2eLab({ prefix: 'e2e', logTo: capture, answers });
+  // The README's lab request, every name this run's own (within AD's and Azure's limits).
+  const tag = runTag();
+  request = labRequest(undefined, tag);
+  request.gmsa = { name: `e2e${tag}`, standardUser: `gmsa-e2e-${tag}`, credentialSpecName: `e2e-${tag}` };
+  request.azure.keyVault = { name: `kv-e2e-${tag}`, secretName: `gmsa-e2e-${tag}` };
+  request.azure.managedIdentity = { name: `mi-e2e-${tag}` };
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
-  await app?.close();
-  await env?.teardown();
-  if (activities) await removeWhatThisRunCreated();
+  try {
+    if (e2e && request) await removeWhatThisRunCreated();
+  } finally {
+    await e2e?.close();
+  }
 });
 
-/** The product's own removal steps, newest first, over this run's names: the lab keeps nothing of this run. */
+/** The product's own removals, newest first, for this run's binding: the lab keeps nothing of this run. */
 async function removeWhatThisRunCreated() {
-  const { cluster, domain, gmsa, azure: a, options } = request;
-  const rg = a.resourceGroup ?? cluster.resourceGroup;
-  const failures: string[] = [];
-  const attempt = async (what: string, fn: () => Promise<unknown>) =>
-    fn().then(
-      () => true,
-      (e: unknown) => (failures.push(`${what}: ${(e as Error).message}`), false),
-    );
-  await attempt('credential spec', () =>
-    activities.removeCredentialSpec({ cluster, specName: gmsa.credentialSpecName, rbac: options.rbac }),
-  );
-  await attempt('gMSA', () => activities.removeGmsa({ domainFqdn: domain.fqdn, name: gmsa.name }));
-  await attempt('domain user', () => activities.removeDomainUser({ domainFqdn: domain.fqdn, user: gmsa.standardUser }));
-  const detached = await attempt('identity on the scale sets', async () => {
-    const identity = await azure.msi(cluster.subscriptionId).userAssignedIdentities.get(rg, a.managedIdentity.name);
-    const { nodeResourceGroup } = await activities.confirmAksGmsa({
-      cluster,
-      domainFqdn: domain.fqdn,
-      dnsServer: domain.dnsServer,
-      enable: false,
-    });
-    await activities.removeScaleSetIdentity({ cluster, nodeResourceGroup, identityId: String(identity.id) });
-  });
-  const ref = { subscriptionId: cluster.subscriptionId, resourceGroup: rg };
-  await attempt('vault', () =>
-    activities.deleteKeyVault({ ...ref, name: a.keyVault.name, location: a.location, purge: true }),
-  );
-  // An identity still attached to a scale set is left in place: deleting it would leave the set referencing nothing.
-  if (detached)
-    await attempt('identity', () => activities.deleteManagedIdentity({ ...ref, name: a.managedIdentity.name }));
+  const { cluster } = request;
+  const { nodeResourceGroup } = await e2e.azure
+    .aks(cluster.subscriptionId)
+    .managedClusters.get(cluster.resourceGroup, cluster.name);
+  const failures = await removeBinding(e2e, request, provisioningId(request), String(nodeResourceGroup));
   if (failures.length) throw new Error(`cleaning up this run's objects failed:\n${failures.join('\n')}`);
 }
 
-async function call(method: 'GET' | 'POST', url: string, role: keyof typeof TOKENS, payload?: object) {
-  const res = await app.inject({ method, url, headers: as(role), payload });
-  answers.push(res.body);
-  return res;
-}
+const call = (method: 'GET' | 'POST', url: string, role: Role, payload?: object) =>
+  e2e.call(method, url, role, payload);
 
 type View = {
   id: string;
@@ -201,10 +119,12 @@ describe('a lab provisioning end to end', () => {
       const out = first.outputs;
 
       // Azure: the identity, and a vault whose access policy lets that identity read secrets.
-      const identity = await azure.msi(cluster.subscriptionId).userAssignedIdentities.get(rg, a.managedIdentity.name);
+      const identity = await e2e.azure
+        .msi(cluster.subscriptionId)
+        .userAssignedIdentities.get(rg, a.managedIdentity.name);
       assert.equal(identity.id, out.managedIdentityId);
       assert.equal(identity.principalId, out.hostPrincipalId, 'the hosts read the secret as this identity');
-      const vault = await azure.keyVault(cluster.subscriptionId).vaults.get(rg, a.keyVault.name);
+      const vault = await e2e.azure.keyVault(cluster.subscriptionId).vaults.get(rg, a.keyVault.name);
       assert.equal(vault.id, out.keyVaultId);
       const policy = vault.properties.accessPolicies?.find((p) => p.objectId === identity.principalId);
       assert.ok(
@@ -215,16 +135,16 @@ describe('a lab provisioning end to end', () => {
       // The secret: the standard user's credential, in the CCG plugin's DOMAIN\user:password form.
       assert.equal(out.secretUri, `${vault.properties.vaultUri!.replace(/\/$/, '')}/secrets/${a.keyVault.secretName}`);
       const credential = parseCcgSecret(
-        await createSecretReader(azure).read(vault.properties.vaultUri!, a.keyVault.secretName),
+        await createSecretReader(e2e.azure).read(vault.properties.vaultUri!, a.keyVault.secretName),
       );
       assert.ok(credential, 'the secret is in the CCG form');
       assert.deepEqual([credential.domain, credential.user], [domain.fqdn, gmsa.standardUser]);
 
       // AD: the user, enabled and holding the password from the secret; the gMSA, readable by that user only.
-      const user = await readEntry(lab, out.domainUserDn!, ['sAMAccountName', 'objectSid', 'userAccountControl']);
+      const user = await readEntry(e2e.ad, out.domainUserDn!, ['sAMAccountName', 'objectSid', 'userAccountControl']);
       assert.equal(user?.sAMAccountName, gmsa.standardUser);
       assert.equal(Number(user?.userAccountControl) & 0x2, 0, 'the user is enabled');
-      const asUser = await connect(lab, `${credential.user}@${credential.domain}`, credential.password);
+      const asUser = await connect(e2e.ad, `${credential.user}@${credential.domain}`, credential.password);
       try {
         const account = await asUser.read(out.gmsaDn!, [
           'sAMAccountName',
@@ -239,16 +159,14 @@ describe('a lab provisioning end to end', () => {
       } finally {
         await asUser.close();
       }
-      const account = await readEntry(lab, out.gmsaDn!, ['objectClass', 'msDS-GroupMSAMembership']);
+      const account = await readEntry(e2e.ad, out.gmsaDn!, ['objectClass', 'msDS-GroupMSAMembership']);
       assert.ok([account?.objectClass].flat().includes('msDS-GroupManagedServiceAccount'));
       assert.deepEqual(allowedTrustees(account?.['msDS-GroupMSAMembership'] as Buffer), [
         sidToString(user?.objectSid as Buffer),
       ]);
 
       // Kubernetes: the spec names this gMSA and points the plugin at this identity and secret.
-      const kc = new KubeConfig();
-      kc.loadFromFile(requireEnv('KUBECONFIG', 'the lab cluster'));
-      const spec = (await kc.makeApiClient(CustomObjectsApi).getClusterCustomObject({
+      const spec = (await e2e.kube.makeApiClient(CustomObjectsApi).getClusterCustomObject({
         group: 'windows.k8s.io',
         version: 'v1',
         plural: 'gmsacredentialspecs',
@@ -290,7 +208,7 @@ describe('a lab provisioning end to end', () => {
 
   test('no secret in the raw history, the logs or the API answers; the codec endpoint decodes for a viewer only', async () => {
     assert.ok(second, 'needs both provisionings');
-    const secretValue = await createSecretReader(azure).read(
+    const secretValue = await createSecretReader(e2e.azure).read(
       await vaultUriOf(first.id),
       request.azure.keyVault.secretName,
     );
@@ -304,7 +222,7 @@ describe('a lab provisioning end to end', () => {
     };
 
     // The raw history, as Temporal stores it and its UI fetches it without the codec.
-    const raw = new Client({ connection: env.connection });
+    const raw = new Client({ connection: e2e.client.connection });
     for (const view of [first, second]) {
       const history = await raw.workflow.getHandle(view.id).fetchHistory();
       const text = JSON.stringify(history);
@@ -329,9 +247,14 @@ describe('a lab provisioning end to end', () => {
 
       // Through the codec endpoint the same payloads decode, and still hold no secret.
       const body = { payloads: payloads.map((p) => toJson(p)) };
-      const denied = await app.inject({ method: 'POST', url: '/codec/decode', payload: body });
+      const denied = await e2e.app.inject({ method: 'POST', url: '/codec/decode', payload: body });
       assert.equal(denied.statusCode, 401, 'the codec endpoint refuses without a token');
-      const decoded = await app.inject({ method: 'POST', url: '/codec/decode', headers: as('viewer'), payload: body });
+      const decoded = await e2e.app.inject({
+        method: 'POST',
+        url: '/codec/decode',
+        headers: as('viewer'),
+        payload: body,
+      });
       assert.equal(decoded.statusCode, 200);
       const plain = Buffer.concat(
         (decoded.json().payloads as { data: string }[]).map((p) => Buffer.from(p.data, 'base64')),

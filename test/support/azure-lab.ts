@@ -10,6 +10,7 @@ import { connectAzure, type AzureConnection } from '../../activities/azure/conne
 import type { AzureClients } from '../../activities/azure/clients.js';
 import { azureAdmin, type OverrideHandle, type OverrideSpec } from '../../lab/azure/admin-client.js';
 import type { FaultRule } from '../../lab/azure/knobs.js';
+import type { ClusterSeed } from '../../lab/azure/world.js';
 import { readAzureConfig } from '../../worker/config/azure.js';
 
 const NEEDED = [
@@ -54,10 +55,11 @@ export const admin = () => azureAdmin(azureLabSettings());
 /** A name unique to this run: `prefix` plus 6 hex characters (fits Key Vault's 24). */
 export const unique = (prefix: string) => `${prefix}${randomBytes(3).toString('hex')}`;
 
-/** A cluster of its own for one test, so tests in parallel files never share scale sets or gMSA state. */
-export async function seedCluster(
-  seed: { managedIdentity?: boolean; extraScaleSetIdentity?: boolean; windowsPools?: string[] } = {},
-) {
+/**
+ * A cluster of its own for one test, so tests in parallel files never share scale sets or gMSA state: another managed
+ * cluster in the fake, with its node resource group and a scale set per pool (`aks<pool>` for a Windows pool).
+ */
+export async function seedCluster(seed: Omit<ClusterSeed, 'name' | 'resourceGroup' | 'location'> = {}) {
   const name = unique('aks-t-');
   await admin().seedCluster({ name, resourceGroup: LAB_RG, ...seed });
   return {
@@ -98,3 +100,24 @@ export const withFault = <T>(rule: Omit<FaultRule, 'id'>, fn: (id: string) => Pr
  * afterwards, which also releases whatever it still holds.
  */
 export const withOverride = <T>(o: OverrideSpec, fn: (h: OverrideHandle) => Promise<T>) => admin().withOverride(o, fn);
+
+/**
+ * The user-assigned identities on each Windows scale set of a seeded cluster (resource ids, lowercase), read through
+ * ARM as the product reads them: what a grant attached and a removal must have detached.
+ */
+export async function windowsScaleSetIdentities(
+  cluster: { subscriptionId: string; nodeResourceGroup: string },
+  clients: AzureClients = labClients(),
+): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for await (const vmss of clients
+    .compute(cluster.subscriptionId)
+    .virtualMachineScaleSets.list(cluster.nodeResourceGroup)) {
+    if (vmss.virtualMachineProfile?.storageProfile?.osDisk?.osType !== 'Windows') continue;
+    out.set(
+      String(vmss.name),
+      Object.keys(vmss.identity?.userAssignedIdentities ?? {}).map((id) => id.toLowerCase()),
+    );
+  }
+  return out;
+}

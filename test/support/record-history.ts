@@ -1,12 +1,14 @@
 /**
- * Records the committed replay fixtures of today's provisioning (the step graph, patch `step-graph-server-retries`)
- * on a real dev server with activity doubles: a happy path; retries (a step failing transiently twice, then
- * succeeding); the approval (requireAdApproval and the signal); a failure with rollback; and a run caught mid-retry
- * (still running, a step on its 2nd attempt). Rerun only on purpose, together with a patch for the change that
- * makes a new recording necessary; the runs in the old fixtures must still replay.
+ * Records the committed replay fixtures of today's provisioning (the step graph with ownership, patches
+ * `step-graph-server-retries` and `shared-world-ownership`) on a real dev server with activity doubles: a happy
+ * path; retries (a step failing transiently twice, then succeeding); the approval (requireAdApproval and the
+ * signed update, after a bare signal that must change nothing); a failure with rollback by ownership; a
+ * cancellation while an attempt runs (awaited, then rolled back); and a run caught mid-retry (still running, a step
+ * on its 2nd attempt). Rerun only on purpose, together with a patch for the change that makes a new recording
+ * necessary; the runs in the old fixtures must still replay.
  *
- * provision-retry-approval.json is not recorded here: it is the retry loop's history from before the patch
- * (workflows/legacy/), and today's code cannot produce it again.
+ * Not recorded here, as today's code cannot produce them again: provision-retry-approval.json (the retry loop,
+ * legacy/provision-v1.ts) and provision-v2-*.json (the graph before ownership, legacy/provision-v2.ts).
  *
  *   npx tsx test/support/record-history.ts            a throwaway dev server of its own
  *   TEMPORAL_ADDRESS=127.0.0.1:7233 npx tsx test/support/record-history.ts
@@ -24,7 +26,7 @@ import { PROJECT_ROOT } from '../../lab/paths.js';
 import { freePort } from '../../lab/process.js';
 import { temporalLab } from '../../lab/temporal.js';
 import type { ProvisionRequest } from '../../domain/request.js';
-import { approveAdStepSignal, progressQuery } from '../../workflows/definitions.js';
+import { approveAdStepSignal, approveAdStepUpdate, progressQuery } from '../../workflows/definitions.js';
 import { activityDoubles, doubleResult, type Overrides } from '../../lab/activity-doubles.js';
 import { deferred, pollUntil, within } from './poll.js';
 import { exampleRequest } from './requests.js';
@@ -34,14 +36,15 @@ export const HISTORIES = new URL('../fixtures/histories/', import.meta.url);
 
 /** The fixtures this script writes, by file name. */
 export const RECORDED = {
-  happy: 'provision-v2-happy.json',
-  retries: 'provision-v2-retries.json',
-  approval: 'provision-v2-approval.json',
-  rollback: 'provision-v2-rollback.json',
-  midRetry: 'provision-v2-mid-retry.json',
+  happy: 'provision-v3-happy.json',
+  retries: 'provision-v3-retries.json',
+  approval: 'provision-v3-approval.json',
+  rollback: 'provision-v3-rollback.json',
+  cancel: 'provision-v3-cancel.json',
+  midRetry: 'provision-v3-mid-retry.json',
 } as const;
 /** What the server said of the retrying step when the mid-retry history was taken (not part of the history). */
-export const MID_RETRY_PENDING = 'provision-v2-mid-retry.pending.json';
+export const MID_RETRY_PENDING = 'provision-v3-mid-retry.pending.json';
 
 async function main(): Promise<void> {
   let stop: (() => Promise<void>) | undefined;
@@ -108,7 +111,10 @@ async function main(): Promise<void> {
         async () =>
           (await h.query(progressQuery)).steps.find((s) => s.name === 'awaitAdApproval')?.status === 'waiting',
       );
-      await h.signal(approveAdStepSignal, { by: 'recorder' });
+      await h.signal(approveAdStepSignal, { by: 'mallory' });
+      await h.executeUpdate(approveAdStepUpdate, {
+        args: [{ by: 'recorder', at: new Date().toISOString(), proof: 'signed-by-the-api' }],
+      });
       await h.result();
     });
 
@@ -121,6 +127,32 @@ async function main(): Promise<void> {
       },
       { rollbackOnFailure: true },
       async (h) => {
+        await h.result().catch(() => undefined);
+      },
+    );
+
+    // Cancelled while the vault create runs: the workflow waits for that attempt, then rolls back.
+    const creating = deferred();
+    const created = deferred();
+    await record(
+      RECORDED.cancel,
+      {
+        ensureKeyVault: async (input) => {
+          creating.resolve();
+          await within(created.promise, 'the recorder to cancel the run', 60_000);
+          return doubleResult('ensureKeyVault', input);
+        },
+      },
+      { rollbackOnFailure: true },
+      async (h) => {
+        await within(creating.promise, 'the vault create to start');
+        await h.cancel();
+        await pollUntil('the cancel request to reach the attempt', async () => {
+          const d = await h.describe();
+          // 3: PENDING_ACTIVITY_STATE_CANCEL_REQUESTED.
+          return (d.raw.pendingActivities ?? []).some((a) => Number(a.state) === 3) || undefined;
+        });
+        created.resolve();
         await h.result().catch(() => undefined);
       },
     );

@@ -6,6 +6,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { FAILURE_CONVERTER_PATH } from '../../temporal/codec.js';
 import { WORKFLOWS_PATH } from '../../worker/create-worker.js';
 
 // Workers log state changes at INFO; tests only want to hear about problems.
@@ -28,9 +29,16 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The workflow bundle, built once per test process. */
+/**
+ * The workflow bundle, built once per test process, with the product's failure converter as the worker's own
+ * bundle has it: a failure's message and stack trace leave the workflow as payloads, for the codec to encrypt.
+ */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: quietLogger,
+  });
   return bundle;
 }
 

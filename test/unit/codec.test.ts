@@ -1,8 +1,12 @@
-/** The payload codec: ciphertext only, key rotation, tampering and unknown keys refused, clear config errors. */
+/**
+ * The payload codec: ciphertext only, key rotation, tampering and unknown keys refused, unencrypted payloads
+ * refused outside the test mode, failures' messages carried as payloads, clear config errors.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultPayloadConverter } from '@temporalio/common';
-import { EncryptionCodec, KeyRing, readKeyRing } from '../../temporal/codec.js';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { failureConverter } from '../../temporal/failure-converter.js';
+import { dataConverter, EncryptionCodec, FAILURE_CONVERTER_PATH, KeyRing, readKeyRing } from '../../temporal/codec.js';
 import { ConfigError } from '../../config/env.js';
 
 const secret = { password: 'Zq8!known-secret-value' };
@@ -46,10 +50,41 @@ test('a tampered ciphertext does not decrypt', async () => {
   await assert.rejects(codec.decode([{ ...enc!, data: tag }]), /unable to authenticate data/);
 });
 
-test('payloads that are not encrypted pass through decode unchanged', async () => {
-  const codec = new EncryptionCodec(KeyRing.parse(KeyRing.generateEntry('k1'), 'T'));
+test('a payload that is not encrypted is refused, naming its encoding; the test mode lets it through', async () => {
+  const entry = KeyRing.generateEntry('k1');
+  const strict = new EncryptionCodec(KeyRing.parse(entry, 'T'));
   const plain = payload();
-  assert.deepEqual(await codec.decode([plain]), [plain]);
+  await assert.rejects(strict.decode([plain]), /^Error: refused an unencrypted payload \(encoding "json\/plain"\)/);
+  await assert.rejects(strict.decode([{ data: Buffer.from('x') }]), /refused an unencrypted payload \(encoding none\)/);
+  // One plaintext payload among encrypted ones refuses the batch: the worker never sees a mix.
+  const [enc] = await strict.encode([payload()]);
+  await assert.rejects(strict.decode([enc!, plain]), /refused an unencrypted payload/);
+  const testMode = new EncryptionCodec(KeyRing.parse(entry, 'T', { allowPlaintext: true }));
+  assert.deepEqual(await testMode.decode([plain]), [plain]);
+  assert.deepEqual(defaultPayloadConverter.fromPayload((await testMode.decode([enc!]))[0]!), secret);
+  // The same from the environment, as worker and API read it.
+  assert.equal(readKeyRing({ GMSA_CODEC_KEYS: entry }).allowPlaintext, false);
+  assert.equal(readKeyRing({ GMSA_CODEC_KEYS: entry, GMSA_ALLOW_PLAINTEXT_PAYLOADS: 'true' }).allowPlaintext, true);
+  assert.throws(
+    () => readKeyRing({ GMSA_CODEC_KEYS: entry, GMSA_ALLOW_PLAINTEXT_PAYLOADS: 'yes' }),
+    (e: unknown) => e instanceof ConfigError && e.variable === 'GMSA_ALLOW_PLAINTEXT_PAYLOADS',
+  );
+});
+
+test("failures: the data converter's failure converter carries message and stack trace as a payload", () => {
+  assert.equal(
+    dataConverter(KeyRing.parse(KeyRing.generateEntry('k1'), 'T')).failureConverterPath,
+    FAILURE_CONVERTER_PATH,
+  );
+  const failure = failureConverter.errorToFailure(
+    ApplicationFailure.nonRetryable('approval refused: the proof does not match', 'Forbidden'),
+    defaultPayloadConverter,
+  );
+  assert.equal(failure.message, 'Encoded failure');
+  assert.equal(failure.stackTrace, '');
+  assert.ok(failure.encodedAttributes, 'the words are a payload, which the codec encrypts');
+  const back = failureConverter.failureToError(failure, defaultPayloadConverter);
+  assert.equal(back.message, 'approval refused: the proof does not match');
 });
 
 test('configuration: missing keys and malformed keys are start-up errors naming the variable', () => {

@@ -1,7 +1,12 @@
-/** The request rules: defaults, real naming limits, field-level errors, both input forms, the workflow id. */
+/**
+ * The request rules: defaults, real naming limits, field-level errors, both input forms, the workflow id. Every name
+ * rule against the activities' own checks: naming.test.ts.
+ */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ADOPT_KINDS, type AdoptKind } from '../../domain/ownership.js';
 import { parseProvisionRequest } from '../../domain/parse-request.js';
+import type { ProvisionRequest } from '../../domain/request.js';
 import { provisioningId, PROVISIONING_ID_PATTERN } from '../../domain/workflow-id.js';
 import { exampleRequest } from '../support/requests.js';
 
@@ -37,6 +42,7 @@ describe('parseProvisionRequest', () => {
       keyVaultAccess: 'accessPolicy',
       rbac: { namespace: 'default', serviceAccount: 'default' },
       rollbackOnFailure: false,
+      adopt: [],
     });
     assert.deepEqual(r.request.kdsRootKey, { create: true, effective: 'immediately' });
   });
@@ -50,6 +56,14 @@ describe('parseProvisionRequest', () => {
   const limits: [string[], unknown, RegExp][] = [
     [['gmsa', 'name'], 'a'.repeat(16), /15/],
     [['gmsa', 'name'], 'web/app', /no spaces/],
+    [['gmsa', 'name'], 'svc$', /without the trailing \$: AD adds it \(the account of gMSA svc is svc\$\)/],
+    [['gmsa', 'name'], 'Administrator', /built-in account.*whatever options\.adopt/],
+    [['gmsa', 'name'], 'KRBTGT', /built-in account/],
+    [['gmsa', 'name'], 'guest', /built-in account/],
+    [['gmsa', 'standardUser'], 'Administrator', /built-in account.*whatever options\.adopt/],
+    [['gmsa', 'standardUser'], 'KRBTGT', /built-in account/],
+    [['gmsa', 'standardUser'], 'guest', /built-in account/],
+    [['gmsa', 'standardUser'], 'gmsa-webapp01$', /must not end in \$: that marks a machine account/],
     [['gmsa', 'standardUser'], 'u'.repeat(21), /20/],
     [['azure', 'keyVault', 'name'], 'kv', /3-24/],
     [['azure', 'keyVault', 'name'], 'k'.repeat(25), /3-24/],
@@ -82,8 +96,33 @@ describe('parseProvisionRequest', () => {
     assert.equal(errors['/gmsa/password'], 'unknown field');
   });
 
-  test('refuses a standard user named like the gMSA', () => {
-    assert.match(errorsOf(withField(['gmsa', 'standardUser'], 'WEBAPP01'))['/gmsa/standardUser']!, /differ/);
+  test('refuses a well-known account whatever options.adopt says', () => {
+    for (const name of ['Administrator', 'KRBTGT', 'guest']) {
+      for (const field of ['name', 'standardUser']) {
+        const r = withField(['gmsa', field], name) as unknown as ProvisionRequest;
+        r.options.adopt = ['domainUser', 'gmsa'];
+        assert.match(errorsOf(r)[`/gmsa/${field}`]!, /built-in account/, `${field} ${name}`);
+      }
+    }
+  });
+
+  test('accepts a standard user named like the gMSA: its account is name$, so AD holds both', () => {
+    // Shown on the lab's Samba DC: user x and gMSA x (sAMAccountName x$) are both created, in either order; a user
+    // x$ is what collides (refused above, and by AD).
+    assert.equal(parseProvisionRequest(withField(['gmsa', 'standardUser'], 'WEBAPP01')).ok, true);
+  });
+
+  test('options.adopt: an unknown kind is refused with the value and the kinds', () => {
+    const r = exampleRequest({ options: { adopt: ['domainUser', 'vault' as AdoptKind] } });
+    assert.equal(
+      errorsOf(r)['/options/adopt/1'],
+      '"vault" is not a kind options.adopt knows; the kinds are ' + ADOPT_KINDS.join(', '),
+    );
+    const dup = errorsOf(exampleRequest({ options: { adopt: ['gmsa', 'gmsa'] } }));
+    assert.match(dup['/options/adopt']!, /duplicate/);
+    const ok = parseProvisionRequest(exampleRequest({ options: { adopt: [...ADOPT_KINDS] } }));
+    assert.ok(ok.ok);
+    assert.deepEqual(ok.request.options.adopt, ADOPT_KINDS);
   });
 
   test('the PowerShell params: mapped, defaults from the caller, errors under the flat key', () => {
@@ -110,6 +149,15 @@ describe('parseProvisionRequest', () => {
     assert.ok(noSub['/subscription-id'], 'names the flat key of the missing subscription');
     const unknown = errorsOf({ ...flat, 'aks-cluster-nmae': 'typo' });
     assert.match(unknown['/aks-cluster-nmae']!, /unknown parameter/);
+    const sub = { subscriptionId: '00000000-0000-0000-0000-000000000000' };
+    const dollar = parseProvisionRequest({ ...flat, 'gmsa-name': 'svc$' }, sub);
+    assert.ok(
+      !dollar.ok && dollar.errors.some((e) => e.field === '/gmsa-name' && /without the trailing \$/.test(e.message)),
+    );
+    const admin = parseProvisionRequest({ ...flat, 'gmsa-domain-user-name': 'administrator' }, sub);
+    assert.ok(
+      !admin.ok && admin.errors.some((e) => e.field === '/gmsa-domain-user-name' && /built-in/.test(e.message)),
+    );
   });
 });
 

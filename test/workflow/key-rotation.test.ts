@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { dataConverter, KeyRing } from '../../temporal/codec.js';
 import { readTemporalSettings } from '../../temporal/settings.js';
 import { createWorker } from '../../worker/create-worker.js';
-import { approveAdStepSignal, progressQuery } from '../../workflows/definitions.js';
+import { approveAdStepUpdate, progressQuery } from '../../workflows/definitions.js';
 import { activityDoubles } from '../../lab/activity-doubles.js';
 import { pollUntil } from '../support/poll.js';
 import { uniqueRequest } from '../support/requests.js';
@@ -79,7 +79,9 @@ test('a workflow started under key 1 completes and is readable after the move to
     workflowBundle: bundle,
   });
   const outputs = await afterRotation.runUntil(async () => {
-    await moved.signal(approveAdStepSignal, { by: 'rotation-test' });
+    await moved.executeUpdate(approveAdStepUpdate, {
+      args: [{ by: 'rotation-test', at: new Date().toISOString(), proof: 'p' }],
+    });
     return moved.result();
   });
   assert.equal(outputs.credentialSpecName, request.gmsa.credentialSpecName);

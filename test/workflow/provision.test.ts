@@ -14,7 +14,13 @@ import { Worker } from '@temporalio/worker';
 import { fatal, transient } from '../../contract/errors.js';
 import { createActivities } from '../../activities/index.js';
 import type { ActivityName, GmsaActivities } from '../../contract/activities.js';
-import { approveAdStepSignal, progressQuery, type Progress, type StepName } from '../../workflows/definitions.js';
+import {
+  approveAdStepSignal,
+  approveAdStepUpdate,
+  progressQuery,
+  type Progress,
+  type StepName,
+} from '../../workflows/definitions.js';
 import type { ProvisionRequest } from '../../domain/request.js';
 import { activityDoubles, doubleResult, type CallRecord, type Overrides } from '../../lab/activity-doubles.js';
 import { Barrier, deferred, pollUntil, within } from '../support/poll.js';
@@ -99,7 +105,7 @@ describe('provisionGmsa', () => {
         assert.ok(s.startedAt && s.endedAt, `${s.name} has times`);
       }
       assert.equal(step(progress, 'awaitAdApproval').summary, 'KDS root key already usable');
-      assert.equal(calls.length, 11, 'each activity once');
+      assert.equal(calls.length, 12, 'each activity once');
       // One activity per step, its activityId the step name: what the API joins the pending activities by.
       for (const e of await historyOf(handle)) {
         const a = e.activityTaskScheduledEventAttributes;
@@ -183,35 +189,58 @@ describe('provisionGmsa', () => {
     after('verifyChain', 'ensureCredentialSpec', 'grantKeyVaultAccess');
   });
 
-  test('the approval signal ends the KDS wait before the key is usable', async () => {
-    const usableAt = new Date(Date.now() + 10 * 3600_000).toISOString();
+  test('only an approval the worker verifies counts: a bare signal and a refused proof leave the run waiting', async () => {
+    const proofs: string[] = [];
     const { activities, calls } = activityDoubles({
-      ensureKdsRootKey: async () => ({ keyId: 'new-key', usableAt, created: true }),
+      verifyApproval: async ({ approval }) => {
+        proofs.push(approval.proof);
+        return approval.proof === 'the-api-signed-this' ? { valid: true } : { valid: false, reason: 'wrong key' };
+      },
     });
     await withWorker(activities, async (q) => {
-      const handle = await start(q);
-      const waiting = await waitForProgress(
-        handle,
-        (p) => step(p, 'awaitAdApproval').status === 'waiting',
-        'the KDS wait',
+      const handle = await start(q, uniqueRequest('ap', { options: { requireAdApproval: true } }));
+      await waitForProgress(handle, (p) => step(p, 'awaitAdApproval').status === 'waiting', 'the approval wait');
+      await handle.signal(approveAdStepSignal, { by: 'mallory' });
+      await assert.rejects(
+        handle.executeUpdate(approveAdStepUpdate, {
+          args: [{ by: 'mallory', at: new Date().toISOString(), proof: 'forged' }],
+        }),
+        (err: Error) =>
+          /approval refused: wrong key/.test(String((err.cause as Error | undefined)?.message ?? err.message)),
       );
-      assert.equal(step(waiting, 'awaitAdApproval').waitUntil, usableAt);
-      assert.ok(!calls.some((c) => c.name === 'ensureDomainUser'), 'no AD user before approval');
-      await handle.signal(approveAdStepSignal, { by: 'ad-operator', comment: 'replicated' });
+      await assert.rejects(
+        handle.executeUpdate(approveAdStepUpdate, { args: [{ by: 'mallory' } as never] }),
+        (err: Error) => /carries by, at and the proof/.test(String((err.cause as Error | undefined)?.message)),
+        'the validator refuses an approval without a proof before anything is recorded',
+      );
+      // Both refusals are in the history now; the run must still be waiting, with no approval and no AD step.
+      const still = await handle.query(progressQuery);
+      assert.equal(still.approval, undefined);
+      assert.equal(step(still, 'awaitAdApproval').status, 'waiting');
+      assert.ok(!calls.some((c) => c.name === 'ensureDomainUser'), 'no AD step after a refused approval');
+      const approved = await handle.executeUpdate(approveAdStepUpdate, {
+        args: [
+          { by: 'ad-operator', comment: 'replicated', at: new Date().toISOString(), proof: 'the-api-signed-this' },
+        ],
+      });
+      assert.equal(approved.by, 'ad-operator');
       await handle.result();
       const done = await handle.query(progressQuery);
       assert.equal(done.approval?.by, 'ad-operator');
-      assert.equal(step(done, 'awaitAdApproval').summary, 'approved by ad-operator');
+      assert.match(step(done, 'awaitAdApproval').summary!, /^approved by ad-operator/);
+      assert.deepEqual(proofs, ['forged', 'the-api-signed-this'], 'the worker checked each shaped approval');
       const history = await historyOf(handle);
-      const signaled = history.find((e) => e.workflowExecutionSignaledEventAttributes);
+      const accepted = history.filter((e) => e.workflowExecutionUpdateCompletedEventAttributes);
       const user = activitiesIn(history).find((a) => a.name === 'ensureDomainUser');
-      assert.ok(signaled && user, 'the history holds the signal and the AD step');
-      assert.ok(user.scheduled > Number(signaled.eventId), 'the AD step was scheduled only after the approval');
-      assert.ok(!history.some((e) => e.timerFiredEventAttributes), 'the KDS timer never fired');
+      assert.ok(user && accepted.length, 'the history holds the update and the AD step');
+      assert.ok(
+        user.scheduled > Number(accepted.at(-1)!.eventId),
+        'the AD step was scheduled only after the verified approval',
+      );
     });
   });
 
-  test('requireAdApproval waits for the signal even when the key is usable', async () => {
+  test('requireAdApproval waits for the approval even when the key is usable', async () => {
     const { activities, calls } = activityDoubles();
     await withWorker(activities, async (q) => {
       const handle = await start(q, uniqueRequest('ra', { options: { requireAdApproval: true } }));
@@ -222,6 +251,7 @@ describe('provisionGmsa', () => {
         'confirmAksGmsa',
         'ensureManagedIdentity',
         'ensureKeyVault',
+        'findDomainUser',
         'storeUserSecret',
         'getDomainFacts',
         'ensureKdsRootKey',
@@ -251,7 +281,9 @@ describe('provisionGmsa', () => {
       );
       assert.ok(!history.some((e) => e.timerStartedEventAttributes), 'no timer that could end the wait by itself');
       assert.ok(!calls.some((c) => c.name === 'ensureDomainUser'), 'the AD step waits for approval');
-      await handle.signal(approveAdStepSignal, { by: 'ops' });
+      await handle.executeUpdate(approveAdStepUpdate, {
+        args: [{ by: 'ops', at: new Date().toISOString(), proof: 'p' }],
+      });
       await handle.result();
       assert.equal(calls.filter((c) => c.name === 'ensureDomainUser').length, 1, 'the approval let it run');
     });
@@ -438,20 +470,26 @@ describe('provisionGmsa', () => {
       const request = uniqueRequest('rb', { options: { rollbackOnFailure: true } });
       const handle = await start(q, request);
       await assert.rejects(handle.result(), WorkflowFailedError);
-      const removals = calls.filter((c) => /^(remove|delete)/.test(c.name));
+      const removals = calls.filter((c) => /^(remove|delete|revoke)/.test(c.name));
       assert.deepEqual(
         removals.map((c) => c.name),
         // Reverse of the graph's order: each step is undone before the steps it needed.
         [
           'removeCredentialSpec',
+          'revokeKeyVaultAccess',
           'removeScaleSetIdentity',
           'removeGmsa',
           'removeDomainUser',
+          'deleteUserSecret',
           'deleteKeyVault',
           'deleteManagedIdentity',
         ],
       );
       const input = (name: string) => removals.find((c) => c.name === name)!.input as Record<string, unknown>;
+      // Every removal acts for this binding: the activity removes only what carries its marker.
+      for (const r of removals) {
+        assert.deepEqual((r.input as { owner?: unknown }).owner, { binding: handle.workflowId, adopt: [] }, r.name);
+      }
       // Each removal names this request's own objects.
       assert.equal(input('removeCredentialSpec').specName, request.gmsa.credentialSpecName);
       assert.equal(input('removeGmsa').name, request.gmsa.name);
@@ -469,15 +507,13 @@ describe('provisionGmsa', () => {
       assert.equal(input('deleteManagedIdentity').name, request.azure.managedIdentity.name);
       const p = await handle.query(progressQuery);
       assert.equal(p.rollback?.status, 'done');
-      assert.equal(p.rollback?.removed.length, 6);
+      assert.equal(p.rollback?.removed.length, 7);
       assert.deepEqual(p.rollback?.failed, []);
     });
   });
 
-  test('rollback after a cancellation removes only what existed by then, and keeps what was there before', async () => {
+  test('rollback after a cancellation undoes every step that started, and reports a removal that failed', async () => {
     const { activities, calls } = activityDoubles({
-      // The vault was there before this run: it must survive the rollback.
-      ensureKeyVault: async (input) => ({ ...doubleResult('ensureKeyVault', input), created: false }),
       deleteManagedIdentity: async () => {
         throw fatal('Forbidden', 'the worker may not delete identities');
       },
@@ -492,18 +528,78 @@ describe('provisionGmsa', () => {
       );
       await handle.cancel();
       await assert.rejects(handle.result(), WorkflowFailedError);
-      const removals = calls.filter((c) => /^(remove|delete)/.test(c.name)).map((c) => c.name);
-      assert.deepEqual(removals, ['removeScaleSetIdentity', 'deleteManagedIdentity']);
+      const removals = calls.filter((c) => /^(remove|delete|revoke)/.test(c.name)).map((c) => c.name);
+      // Nothing of the AD user, the gMSA or the spec: those steps never started.
+      assert.deepEqual(removals, [
+        'revokeKeyVaultAccess',
+        'removeScaleSetIdentity',
+        'deleteUserSecret',
+        'deleteKeyVault',
+        'deleteManagedIdentity',
+      ]);
       const p = await handle.query(progressQuery);
       assert.equal(p.rollback?.status, 'failed');
-      const attached = output<{ scaleSetsUpdated: string[] }>(calls, 'grantKeyVaultAccess').scaleSetsUpdated;
-      assert.deepEqual(p.rollback?.removed, [`identity on ${attached[0]}`]);
+      assert.equal(p.rollback?.removed.length, 3);
       assert.ok(
         p.rollback!.failed[0]!.startsWith(
           `managed identity ${request.azure.managedIdentity.name}: the worker may not delete identities`,
         ),
         p.rollback!.failed[0],
       );
+    });
+  });
+
+  test('a step that started but never reported is rolled back too: its removal decides by the marker', async () => {
+    const { activities, calls } = activityDoubles({
+      // As if the attempt created the gMSA and then failed before it could say so.
+      ensureGmsa: async () => {
+        throw fatal('PreconditionFailed', 'the reply was lost after the add');
+      },
+    });
+    await withWorker(activities, async (q) => {
+      const request = uniqueRequest('rbs', { options: { rollbackOnFailure: true } });
+      const handle = await start(q, request);
+      await assert.rejects(handle.result(), WorkflowFailedError);
+      const removeGmsa = calls.find((c) => c.name === 'removeGmsa');
+      assert.ok(removeGmsa, 'the gMSA step failed, yet its removal ran');
+      assert.equal((removeGmsa.input as { name: string }).name, request.gmsa.name);
+      assert.ok(!calls.some((c) => c.name === 'removeCredentialSpec'), 'the spec step never started');
+    });
+  });
+
+  test('a cancelled run waits for a running attempt to end before it rolls back (WAIT_CANCELLATION_COMPLETED)', async () => {
+    const started = deferred();
+    const release = deferred();
+    const { activities, calls } = activityDoubles({
+      // Ignores the cancellation, as a write already on its way does: the workflow must wait for it.
+      ensureKeyVault: async (input) => {
+        started.resolve();
+        await within(release.promise, 'the test to release the vault create');
+        return doubleResult('ensureKeyVault', input);
+      },
+    });
+    await withWorker(activities, async (q) => {
+      const request = uniqueRequest('rbw', { options: { rollbackOnFailure: true } });
+      const handle = await start(q, request);
+      await within(started.promise, 'the vault create to start');
+      await handle.cancel();
+      // The workflow task that records the cancel request would also schedule the rollback's removals if it did not
+      // wait for the attempt (TRY_CANCEL does not): once it has completed, the history says which it did.
+      const history = await pollUntil('the cancel request to be recorded', async () => {
+        const [d, h] = [await handle.describe(), await historyOf(handle)];
+        const recorded = h.some((e) => e.activityTaskCancelRequestedEventAttributes);
+        return recorded && !d.raw.pendingWorkflowTask ? h : undefined;
+      });
+      assert.ok(
+        !activitiesIn(history).some((a) => /^(remove|delete|revoke)/.test(a.name)),
+        'no removal is scheduled while the create runs',
+      );
+      release.resolve();
+      await assert.rejects(handle.result(), WorkflowFailedError);
+      const created = calls.find((c) => c.name === 'ensureKeyVault')!;
+      const vaultRemoval = calls.find((c) => c.name === 'deleteKeyVault');
+      assert.ok(vaultRemoval, 'the vault the attempt made is rolled back');
+      assert.ok(vaultRemoval.startedAt >= created.endedAt, 'the removal started after the create had ended');
     });
   });
 

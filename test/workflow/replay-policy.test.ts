@@ -2,7 +2,8 @@
  * Editing the policy table cannot break a run in flight: a history recorded mid-retry (still running, a step on its
  * 2nd attempt) replays through workflows bundled with an altered table (other maxAttempts, backoffs, intervals),
  * because the retries are the server's and not the workflow's commands. The controls show the replay can fail:
- * the same kind of edit breaks the old retry loop's history, and so does the step graph without its patch check.
+ * the same kind of edit breaks the old retry loop's history, and so does the step graph without its patch check,
+ * and today's ownership graph without its own.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -63,6 +64,14 @@ describe('replay after a policy change', () => {
     const bundle = await bundleWith({}, fixture('altered/no-patch-workflows.ts'));
     await assert.rejects(
       Worker.runReplayHistory({ workflowBundle: bundle }, history('provision-retry-approval.json')),
+      DeterminismViolationError,
+    );
+  });
+
+  test('control: the ownership graph without its patch check fails to replay a history of the graph before it', async () => {
+    const bundle = await bundleWith({}, fixture('altered/no-ownership-patch-workflows.ts'));
+    await assert.rejects(
+      Worker.runReplayHistory({ workflowBundle: bundle }, history('provision-v2-happy.json')),
       DeterminismViolationError,
     );
   });

@@ -1,8 +1,9 @@
 /**
  * Replays every committed history through today's workflow code, so a change that would break running
  * provisionings (a new step order, a renamed activity, a removed timer, a change without a patch) fails the build:
- * the retry loop's history from before the patch `step-graph-server-retries` (it must take workflows/legacy/), and
- * the step graph's happy path, retries, approval, failure with rollback, and a run caught mid-retry.
+ * the retry loop's history from before the patch `step-graph-server-retries` (it must take workflows/legacy/), the
+ * step graph's from before `shared-world-ownership` (happy path, retries, approval, failure with rollback, a run
+ * caught mid-retry; legacy/provision-v2.ts), and today's graph's, plus a cancellation awaited and rolled back.
  * The negative control proves the replay really compares: each history, tampered, must fail.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
-import { STEP_GRAPH_SERVER_RETRIES } from '../../workflows/provision.js';
+import { SHARED_WORLD_OWNERSHIP, STEP_GRAPH_SERVER_RETRIES } from '../../workflows/provision.js';
 import { workflowBundle } from '../support/temporal.js';
 
 interface Event {
@@ -32,6 +33,11 @@ const patchIds = (h: History) =>
     );
     const data = m?.details?.['patch-data']?.payloads[0]?.data;
     return data ? [JSON.parse(Buffer.from(data, 'base64').toString()).id as string] : [];
+  });
+const scheduled = (h: History) =>
+  h.events.flatMap((e) => {
+    const s = attrs<{ activityType: { name: string } }>(e, 'activityTaskScheduledEventAttributes');
+    return s ? [s.activityType.name] : [];
   });
 const maxAttempt = (h: History) =>
   Math.max(
@@ -92,6 +98,62 @@ const FIXTURES: { file: string; holds: (h: History) => void }[] = [
       assert.equal(types(h).filter((t) => t === 'ACTIVITY_TASK_SCHEDULED').length, 9);
     },
   },
+  {
+    file: 'provision-v3-happy.json',
+    holds: (h) => {
+      assert.ok(scheduled(h).includes('findDomainUser'), 'the look-up before any AD write');
+      assert.equal(types(h).filter((t) => t === 'ACTIVITY_TASK_COMPLETED').length, 12);
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_COMPLETED');
+    },
+  },
+  {
+    file: 'provision-v3-retries.json',
+    holds: (h) => {
+      assert.equal(maxAttempt(h), 3, 'a step failed twice, then succeeded on attempt 3');
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_COMPLETED');
+    },
+  },
+  {
+    file: 'provision-v3-approval.json',
+    holds: (h) => {
+      assert.ok(types(h).includes('WORKFLOW_EXECUTION_SIGNALED'), 'a bare signal, which changed nothing');
+      assert.ok(types(h).includes('WORKFLOW_EXECUTION_UPDATE_COMPLETED'), 'the signed approval');
+      assert.ok(scheduled(h).includes('verifyApproval'), 'checked by the worker');
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_COMPLETED');
+    },
+  },
+  {
+    file: 'provision-v3-rollback.json',
+    holds: (h) => {
+      assert.ok(scheduled(h).includes('revokeKeyVaultAccess') && scheduled(h).includes('deleteUserSecret'));
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_FAILED');
+    },
+  },
+  {
+    file: 'provision-v3-cancel.json',
+    holds: (h) => {
+      const t = types(h);
+      assert.ok(t.includes('ACTIVITY_TASK_CANCEL_REQUESTED'), 'the running attempt was asked to stop');
+      // Awaited: the attempt's end is recorded before the first removal is scheduled.
+      const ended = t.findIndex(
+        (x, i) => i > t.indexOf('ACTIVITY_TASK_CANCEL_REQUESTED') && /^ACTIVITY_TASK_(COMPLETED|CANCELED)$/.test(x),
+      );
+      const firstRemoval = h.events.findIndex((e) =>
+        /^(remove|delete|revoke)/.test(
+          attrs<{ activityType: { name: string } }>(e, 'activityTaskScheduledEventAttributes')?.activityType.name ?? '',
+        ),
+      );
+      assert.ok(ended > 0 && firstRemoval > ended, 'the rollback began after the attempt ended');
+      assert.equal(t.at(-1), 'WORKFLOW_EXECUTION_CANCELED');
+    },
+  },
+  {
+    file: 'provision-v3-mid-retry.json',
+    holds: (h) => {
+      assert.equal(types(h).at(-1), 'WORKFLOW_TASK_COMPLETED', 'still running when taken');
+      assert.equal(types(h).filter((t) => t === 'ACTIVITY_TASK_SCHEDULED').length, 10);
+    },
+  },
 ];
 
 describe('replay of the committed histories', () => {
@@ -100,6 +162,9 @@ describe('replay of the committed histories', () => {
       const h = history(file);
       holds(h);
       if (file.startsWith('provision-v2-')) assert.deepEqual(patchIds(h), [STEP_GRAPH_SERVER_RETRIES]);
+      if (file.startsWith('provision-v3-')) {
+        assert.deepEqual(patchIds(h), [STEP_GRAPH_SERVER_RETRIES, SHARED_WORLD_OWNERSHIP]);
+      }
       await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, h);
     });
 

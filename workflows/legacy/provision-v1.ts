@@ -22,9 +22,10 @@ import {
   TimeoutFailure,
 } from '@temporalio/workflow';
 import { ErrorType, type RetryHint } from '../../contract/errors.js';
-import type { ActivityName, GmsaActivities, KdsRootKeyResult, RemovalActivities } from '../../contract/activities.js';
+import type { GmsaActivities, KdsRootKeyResult, RemovalActivities } from '../../contract/activities.js';
 import { scrub } from '../../domain/scrub.js';
 import {
+  STEP_NAMES_V2,
   approveAdStepSignal,
   progressQuery,
   type ProvisionInput,
@@ -32,7 +33,7 @@ import {
   type StepError,
 } from '../definitions.js';
 import { ProgressTracker } from '../progress.js';
-import { KDS_MAX_WAIT_MS, retryDelayMs, STEP_POLICIES } from './step-policies-v1.js';
+import { KDS_MAX_WAIT_MS, retryDelayMs, STEP_POLICIES, type ActivityName } from './step-policies-v1.js';
 
 /** Patch id: rollback passes the node resource group to deleteManagedIdentity (histories before it did not). */
 const DETACH_BEFORE_IDENTITY_DELETE = 'rollback-detach-identity-before-delete';
@@ -44,7 +45,7 @@ type Input<N extends ActivityName> = Parameters<GmsaActivities[N]>[0];
 type Output<N extends ActivityName> = Awaited<ReturnType<GmsaActivities[N]>>;
 
 export async function provisionGmsaV1(request: ProvisionInput): Promise<ProvisionOutputs> {
-  const progress = new ProgressTracker();
+  const progress = new ProgressTracker(STEP_NAMES_V2);
   /** Results of the steps that finished, for the rollback to know what this run created. */
   const done: Partial<{ [N in ActivityName]: Output<N> }> = {};
   const report = () => setCurrentDetails(progress.details());

@@ -7,7 +7,10 @@
  * while a step is still retrying, and the Temporal UI shows every failed attempt in the history.
  */
 import type { Duration } from '@temporalio/common';
-import type { ActivityName } from '../../contract/activities.js';
+import type { StepActivities } from '../../contract/activities.js';
+
+/** The steps this workflow knew (findDomainUser came with ownership, in the graph only). */
+export type ActivityName = Exclude<keyof StepActivities, 'findDomainUser'>;
 
 export interface StepPolicy {
   /** One attempt's limit. */

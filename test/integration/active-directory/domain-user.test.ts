@@ -27,11 +27,13 @@ describe('ensureDomainUser / removeDomainUser against the lab DC', () => {
   let ad: ReturnType<typeof createActiveDirectoryActivities>;
   const secrets = new InMemorySecretReader();
   const users: string[] = [];
+  // One binding for the whole file: every user here is this binding's (ownership.test.ts covers the others).
+  const owner = { binding: uniqueName('test-domain-user-'), adopt: [] };
   /** Stores `DOMAIN\user:password` where storeUserSecret would, and returns the activity input. */
   const withSecret = (user: string, password: string, value = ccgSecret(lab.domainFqdn, user, password)) => {
     users.push(user);
     secrets.set(vaultUri, `s-${user}`, value);
-    return { domainFqdn: lab.domainFqdn, user, secret: { vaultUri, secretName: `s-${user}` } };
+    return { domainFqdn: lab.domainFqdn, user, secret: { vaultUri, secretName: `s-${user}` }, owner };
   };
   const findUser = async (user: string) => {
     const s = await connect(lab);
@@ -120,17 +122,20 @@ describe('ensureDomainUser / removeDomainUser against the lab DC', () => {
     assert.equal(out.created, true);
     assert.equal(out.dn, `CN=\\#${user.slice(1)},CN=Computers,${baseDn(lab)}`);
     assert.equal((await ad.ensureDomainUser(input)).created, false);
-    assert.deepEqual(await ad.removeDomainUser({ domainFqdn: lab.domainFqdn, user, container: 'CN=Computers' }), {
-      dn: out.dn,
-      removed: true,
-    });
+    assert.deepEqual(
+      await ad.removeDomainUser({ domainFqdn: lab.domainFqdn, user, container: 'CN=Computers', owner }),
+      {
+        dn: out.dn,
+        removed: true,
+      },
+    );
   });
 
   test('removeDomainUser removes the user, then reports it absent', async () => {
     const user = uniqueName('gmsa-u-');
     const { dn } = await ad.ensureDomainUser(withSecret(user, strongPassword()));
-    assert.deepEqual(await ad.removeDomainUser({ domainFqdn: lab.domainFqdn, user }), { dn, removed: true });
-    assert.deepEqual(await ad.removeDomainUser({ domainFqdn: lab.domainFqdn, user }), { removed: false });
+    assert.deepEqual(await ad.removeDomainUser({ domainFqdn: lab.domainFqdn, user, owner }), { dn, removed: true });
+    assert.deepEqual(await ad.removeDomainUser({ domainFqdn: lab.domainFqdn, user, owner }), { removed: false });
     assert.equal(await readEntry(lab, dn, ['cn']), undefined);
   });
 
@@ -138,7 +143,7 @@ describe('ensureDomainUser / removeDomainUser against the lab DC', () => {
     const user = uniqueName('gmsa-u-');
     await ad.ensureDomainUser(withSecret(user, strongPassword()));
     await assert.rejects(
-      ad.removeDomainUser({ domainFqdn: lab.domainFqdn, user, container: 'CN=Computers' }),
+      ad.removeDomainUser({ domainFqdn: lab.domainFqdn, user, container: 'CN=Computers', owner }),
       failureOf('Conflict', true, /outside CN=Computers/),
     );
   });
@@ -182,7 +187,12 @@ describe('ensureDomainUser / removeDomainUser against the lab DC', () => {
     const user = uniqueName('gmsa-u-');
     users.push(user);
     await assert.rejects(
-      ad.ensureDomainUser({ domainFqdn: lab.domainFqdn, user, secret: { vaultUri, secretName: `missing-${user}` } }),
+      ad.ensureDomainUser({
+        domainFqdn: lab.domainFqdn,
+        user,
+        secret: { vaultUri, secretName: `missing-${user}` },
+        owner,
+      }),
       failureOf('NotFound', true, /read secret missing-\S+ in .*404 SecretNotFound.*storeUserSecret writes it/),
     );
     assert.equal(await findUser(user), undefined, 'no user without its password');

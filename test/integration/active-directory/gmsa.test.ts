@@ -37,6 +37,8 @@ describe('ensureGmsa / removeGmsa against the lab DC', () => {
   const secrets = new InMemorySecretReader();
   const cleanup: string[] = [];
   const secretName = (user: string) => `gmsa-${user}`;
+  // One binding for the whole file: every account here is this binding's (ownership.test.ts covers the others).
+  const owner = { binding: uniqueName('test-gmsa-'), adopt: [] };
 
   /** A standard user made the product's way: password generated, stored as the secret, read back by the activity. */
   async function standardUser(prefix: string) {
@@ -49,6 +51,7 @@ describe('ensureGmsa / removeGmsa against the lab DC', () => {
         domainFqdn: lab.domainFqdn,
         user,
         secret: { vaultUri, secretName: secretName(user) },
+        owner,
       })),
     };
   }
@@ -69,7 +72,7 @@ describe('ensureGmsa / removeGmsa against the lab DC', () => {
   test('creates the gMSA in Managed Service Accounts with name$, host name, interval, SPNs and encryption types', async () => {
     const reader = await standardUser('gu-');
     const name = newGmsa();
-    const out = await ad.ensureGmsa({ domainFqdn: lab.domainFqdn, name, allowedPrincipalSids: [reader.sid] });
+    const out = await ad.ensureGmsa({ domainFqdn: lab.domainFqdn, name, allowedPrincipalSids: [reader.sid], owner });
     assert.equal(out.created, true);
     assert.equal(out.membershipChanged, false);
     assert.equal(out.dn, `CN=${name},CN=Managed Service Accounts,${baseDn(lab)}`);
@@ -89,7 +92,7 @@ describe('ensureGmsa / removeGmsa against the lab DC', () => {
   test('a rerun changes nothing (a mixed-case name included)', async () => {
     const reader = await standardUser('gu-');
     const name = newGmsa('Gt-');
-    const input = { domainFqdn: lab.domainFqdn, name, allowedPrincipalSids: [reader.sid] };
+    const input = { domainFqdn: lab.domainFqdn, name, allowedPrincipalSids: [reader.sid], owner };
     const first = await ad.ensureGmsa(input);
     const before = await readEntry(lab, first.dn, ['*', 'uSNChanged', 'msDS-GroupMSAMembership']);
     assert.deepEqual(await ad.ensureGmsa(input), { ...first, created: false });
@@ -99,10 +102,10 @@ describe('ensureGmsa / removeGmsa against the lab DC', () => {
   test('merging a user into a descriptor that names another trustee keeps that trustee', async () => {
     const [first, other, added] = [await standardUser('gu-'), await standardUser('go-'), await standardUser('ga-')];
     const name = newGmsa();
-    const { dn } = await ad.ensureGmsa({ domainFqdn: lab.domainFqdn, name, allowedPrincipalSids: [first.sid] });
+    const { dn } = await ad.ensureGmsa({ domainFqdn: lab.domainFqdn, name, allowedPrincipalSids: [first.sid], owner });
     // Someone else (an AD admin) adds a trustee by hand.
     await replaceAttribute(lab, dn, 'msDS-GroupMSAMembership', [gmsaMembershipDescriptor([first.sid, other.sid])]);
-    const out = await ad.ensureGmsa({ domainFqdn: lab.domainFqdn, name, allowedPrincipalSids: [added.sid] });
+    const out = await ad.ensureGmsa({ domainFqdn: lab.domainFqdn, name, allowedPrincipalSids: [added.sid], owner });
     assert.deepEqual([out.created, out.membershipChanged], [false, true]);
     const e = await readEntry(lab, dn, ['msDS-GroupMSAMembership']);
     assert.deepEqual(allowedTrustees(e?.['msDS-GroupMSAMembership'] as Buffer), [first.sid, other.sid, added.sid]);
@@ -110,6 +113,7 @@ describe('ensureGmsa / removeGmsa against the lab DC', () => {
       domainFqdn: lab.domainFqdn,
       name,
       allowedPrincipalSids: [added.sid, other.sid],
+      owner,
     });
     assert.equal(again.membershipChanged, false);
   });
@@ -118,7 +122,7 @@ describe('ensureGmsa / removeGmsa against the lab DC', () => {
     const reader = await standardUser('gu-');
     const outsider = await standardUser('gx-');
     const name = newGmsa();
-    const { dn } = await ad.ensureGmsa({ domainFqdn: lab.domainFqdn, name, allowedPrincipalSids: [reader.sid] });
+    const { dn } = await ad.ensureGmsa({ domainFqdn: lab.domainFqdn, name, allowedPrincipalSids: [reader.sid], owner });
 
     const readAs = async (user: string) => {
       // What CCG does on a node: read the secret, split it by the plugin's rule, bind as that user, read the blob.
@@ -145,7 +149,7 @@ describe('ensureGmsa / removeGmsa against the lab DC', () => {
 
   test('a name over 15 characters, a name with $, or a malformed SID fails for good', async () => {
     const reader = await standardUser('gu-');
-    const base = { domainFqdn: lab.domainFqdn, allowedPrincipalSids: [reader.sid] };
+    const base = { domainFqdn: lab.domainFqdn, allowedPrincipalSids: [reader.sid], owner };
     await assert.rejects(
       ad.ensureGmsa({ ...base, name: 'g'.repeat(16) }),
       failureOf('InvalidInput', true, /16 characters long; Active Directory allows 1 to 15/),
@@ -169,7 +173,7 @@ describe('ensureGmsa / removeGmsa against the lab DC', () => {
       now: () => new Date('2001-01-01T00:00:00Z'),
     });
     await assert.rejects(
-      early.ensureGmsa({ domainFqdn: lab.domainFqdn, name: newGmsa(), allowedPrincipalSids: [reader.sid] }),
+      early.ensureGmsa({ domainFqdn: lab.domainFqdn, name: newGmsa(), allowedPrincipalSids: [reader.sid], owner }),
       failureOf(
         'PreconditionFailed',
         true,
@@ -184,7 +188,12 @@ describe('ensureGmsa / removeGmsa against the lab DC', () => {
     await replaceAttribute(lab, holder.dn, 'sAMAccountName', [`${holder.user.slice(0, 15)}$`]);
     cleanup.push(`${holder.user.slice(0, 15)}$`);
     await assert.rejects(
-      ad.ensureGmsa({ domainFqdn: lab.domainFqdn, name: holder.user.slice(0, 15), allowedPrincipalSids: [holder.sid] }),
+      ad.ensureGmsa({
+        domainFqdn: lab.domainFqdn,
+        name: holder.user.slice(0, 15),
+        allowedPrincipalSids: [holder.sid],
+        owner,
+      }),
       failureOf('Conflict', true, /not a group managed service account/),
     );
   });
@@ -192,8 +201,8 @@ describe('ensureGmsa / removeGmsa against the lab DC', () => {
   test('removeGmsa removes it, then reports it absent', async () => {
     const reader = await standardUser('gu-');
     const name = newGmsa();
-    const { dn } = await ad.ensureGmsa({ domainFqdn: lab.domainFqdn, name, allowedPrincipalSids: [reader.sid] });
-    assert.deepEqual(await ad.removeGmsa({ domainFqdn: lab.domainFqdn, name }), { dn, removed: true });
-    assert.deepEqual(await ad.removeGmsa({ domainFqdn: lab.domainFqdn, name }), { removed: false });
+    const { dn } = await ad.ensureGmsa({ domainFqdn: lab.domainFqdn, name, allowedPrincipalSids: [reader.sid], owner });
+    assert.deepEqual(await ad.removeGmsa({ domainFqdn: lab.domainFqdn, name, owner }), { dn, removed: true });
+    assert.deepEqual(await ad.removeGmsa({ domainFqdn: lab.domainFqdn, name, owner }), { removed: false });
   });
 });

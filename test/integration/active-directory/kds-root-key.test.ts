@@ -155,6 +155,7 @@ describe('ensureKdsRootKey against the lab DC', () => {
         domainFqdn: lab.domainFqdn,
         user,
         secret: { vaultUri, secretName: user },
+        owner: { binding: `test-kds-root-key-${user}`, adopt: [] },
       });
       standard = createActiveDirectoryActivities({
         config: { ...lab.config, bindUser: `${user}@${lab.domainFqdn}`, bindPassword: password },

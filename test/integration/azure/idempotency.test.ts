@@ -32,7 +32,9 @@ const SECRETS_USER = '4633458b-17de-408a-b874-0445c86b69e6';
 const SECRETS_OFFICER = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7';
 
 const sub = () => azureLabSettings().AZURE_SUBSCRIPTION_ID as string;
-const ref = () => ({ subscriptionId: sub(), resourceGroup: LAB_RG, location: LOCATION });
+/** This file's binding: what it creates carries its marks, and only that is removed. */
+const owner = { binding: unique('gmsa-idem-t-'), adopt: [] };
+const ref = () => ({ subscriptionId: sub(), resourceGroup: LAB_RG, location: LOCATION, owner });
 
 /**
  * Runs `attempt` with clients whose SDK does not retry while `op` on paths containing `pathIncludes` is applied and
@@ -94,6 +96,7 @@ async function grantWorld(accessMode: 'accessPolicy' | 'rbac') {
       hostIdentity: 'managedIdentity' as const,
       managedIdentity: { id: mi.id, principalId: mi.principalId },
       accessMode,
+      owner,
     },
   };
 }
@@ -218,7 +221,7 @@ describe('a lost reply to each write, then a rerun', () => {
 
   it('PUT secrets (storeUserSecret): one secret version, the rerun keeps it', async () => {
     const { vaultUri, input } = await grantWorld('accessPolicy');
-    const secret = { vaultUri, secretName: unique('gmsa-'), domainFqdn: FQDN, user: unique('u-') };
+    const secret = { vaultUri, secretName: unique('gmsa-'), domainFqdn: FQDN, user: unique('u-'), owner };
     const since = await mark();
     await lostReply('PUT secrets', `vault:${input.vault.name}/secrets/${secret.secretName}`, (clients) =>
       createKeyVaultActivities(clients).storeUserSecret(secret),
@@ -240,7 +243,7 @@ describe('a lost reply to each write, then a rerun', () => {
     const { clients, cluster, mi, input } = await grantWorld('accessPolicy');
     const before = await identitiesOf(clients, input.nodeResourceGroup, 'akswin1');
     await createKeyVaultAccessActivities(clients).grantKeyVaultAccess(input);
-    const removal = { cluster, nodeResourceGroup: input.nodeResourceGroup, identityId: mi.id };
+    const removal = { cluster, nodeResourceGroup: input.nodeResourceGroup, identityId: mi.id, owner };
     const since = await mark();
     await lostReply('PATCH virtualMachineScaleSets', input.nodeResourceGroup, (c) =>
       createKeyVaultAccessActivities(c).removeScaleSetIdentity(removal),
@@ -254,7 +257,7 @@ describe('a lost reply to each write, then a rerun', () => {
   it('DELETE userAssignedIdentities (deleteManagedIdentity): gone, one DELETE', async () => {
     const name = unique('mi-d-');
     await createManagedIdentityActivities(labClients()).ensureManagedIdentity({ ...ref(), name });
-    const target = { subscriptionId: sub(), resourceGroup: LAB_RG, name };
+    const target = { subscriptionId: sub(), resourceGroup: LAB_RG, name, owner };
     const since = await mark();
     await lostReply('DELETE userAssignedIdentities', `/userAssignedIdentities/${name}`, (clients) =>
       createManagedIdentityActivities(clients).deleteManagedIdentity(target),

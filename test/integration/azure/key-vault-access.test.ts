@@ -24,6 +24,8 @@ import {
 } from '../../support/azure-lab.js';
 
 const SECRETS_USER = '4633458b-17de-408a-b874-0445c86b69e6';
+/** This file's binding: what it creates carries its marks, and only that is removed. */
+const owner = { binding: unique('gmsa-kva-t-'), adopt: [] };
 
 async function scaleSetIdentities(clients: AzureClients, sub: string, nodeRg: string) {
   const out: Record<string, string[]> = {};
@@ -59,7 +61,7 @@ async function world(accessMode: 'accessPolicy' | 'rbac') {
     domainFqdn: 'lab.example.test',
     enable: true,
   });
-  const ref = { subscriptionId: cluster.subscriptionId, resourceGroup: LAB_RG, location: LOCATION };
+  const ref = { subscriptionId: cluster.subscriptionId, resourceGroup: LAB_RG, location: LOCATION, owner };
   const mi = await createManagedIdentityActivities(clients).ensureManagedIdentity({ ...ref, name: unique('mi-g-') });
   const vaultName = unique('kv-g-');
   const vault = await createKeyVaultActivities(clients).ensureKeyVault({ ...ref, name: vaultName, accessMode });
@@ -76,6 +78,7 @@ async function world(accessMode: 'accessPolicy' | 'rbac') {
       managedIdentity: { id: mi.id, principalId: mi.principalId },
       kubeletIdentity: aks.kubeletIdentity,
       accessMode,
+      owner,
     },
   };
 }
@@ -87,7 +90,12 @@ describe('grantKeyVaultAccess', () => {
     assert.deepEqual(before.win1, [`${cluster.name}-agentpool`, `${cluster.name}-monitoring`].sort());
     const { grantKeyVaultAccess } = createKeyVaultAccessActivities(clients);
     const r = await grantKeyVaultAccess(input);
-    assert.deepEqual(r, { principalId: mi.principalId, scaleSetsUpdated: [`akswin1`], access: 'accessPolicy' });
+    assert.deepEqual(r, {
+      principalId: mi.principalId,
+      scaleSetsUpdated: [`akswin1`],
+      access: 'accessPolicy',
+      scope: 'vault',
+    });
     const after = await scaleSetIdentities(clients, cluster.subscriptionId, input.nodeResourceGroup);
     assert.deepEqual(
       after.win1,
@@ -174,6 +182,7 @@ describe('grantKeyVaultAccess', () => {
       resourceGroup: LAB_RG,
       location: LOCATION,
       name: unique('mi-other-'),
+      owner,
     });
     const compute = clients.compute(cluster.subscriptionId).virtualMachineScaleSets;
     const teammate = labClients().compute(cluster.subscriptionId).virtualMachineScaleSets;
@@ -272,11 +281,12 @@ describe('removeScaleSetIdentity', () => {
       cluster,
       nodeResourceGroup: input.nodeResourceGroup,
       identityId: mi.id,
+      owner,
     });
     assert.deepEqual(r, { scaleSetsUpdated: ['akswin1'] });
     assert.deepEqual(await scaleSetIdentities(clients, cluster.subscriptionId, input.nodeResourceGroup), before);
     assert.deepEqual(
-      await a.removeScaleSetIdentity({ cluster, nodeResourceGroup: input.nodeResourceGroup, identityId: mi.id }),
+      await a.removeScaleSetIdentity({ cluster, nodeResourceGroup: input.nodeResourceGroup, identityId: mi.id, owner }),
       {
         scaleSetsUpdated: [],
       },
@@ -295,6 +305,7 @@ describe('deleteManagedIdentity (rollback)', () => {
       subscriptionId: cluster.subscriptionId,
       resourceGroup: LAB_RG,
       name: mi.id.split('/').pop() as string,
+      owner,
     };
     const since = await mark();
     const r = await createManagedIdentityActivities(clients).deleteManagedIdentity({
@@ -323,6 +334,7 @@ describe('deleteManagedIdentity (rollback)', () => {
       subscriptionId: cluster.subscriptionId,
       resourceGroup: LAB_RG,
       name,
+      owner,
     });
     assert.deepEqual(r, { deleted: true });
     assert.ok((await storedIdentities(input.nodeResourceGroup)).akswin1?.includes(mi.id.toLowerCase()), 'dangling');

@@ -18,7 +18,10 @@ import {
 } from '../../support/azure-lab.js';
 
 const SECRETS_OFFICER = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7';
+/** This file's binding: what it creates carries its marks. */
+const owner = { binding: unique('gmsa-kv-t-'), adopt: [] };
 const vaultRef = () => ({
+  owner,
   subscriptionId: azureLabSettings().AZURE_SUBSCRIPTION_ID as string,
   resourceGroup: LAB_RG,
   name: unique('kv-t-'),
@@ -79,6 +82,7 @@ describe('ensureKeyVault', () => {
       secretName: 'gmsa-user',
       domainFqdn: 'lab.example.test',
       user: 'gmsa-user1',
+      owner,
     });
     assert.equal(stored.created, true, 'the role lets the worker write the secret');
   });
@@ -89,7 +93,7 @@ describe('ensureKeyVault', () => {
     // Propagation to this vault alone waits for the release: "before" and "after" are states, not time windows.
     await withOverride({ pathIncludes: ref.name, rbacPropagationMs: 'held' }, async (propagation) => {
       const { vaultUri } = await a.ensureKeyVault({ ...ref, accessMode: 'rbac' });
-      const input = { vaultUri, secretName: 's', domainFqdn: 'lab.example.test', user: 'gmsa-u2' };
+      const input = { vaultUri, secretName: 's', domainFqdn: 'lab.example.test', user: 'gmsa-u2', owner };
       const since = await mark();
       const f = await failure(a.storeUserSecret(input));
       assert.equal(f.type, 'Transient');
@@ -148,7 +152,13 @@ describe('storeUserSecret', () => {
     const clients = labClients();
     const a = createKeyVaultActivities(clients);
     const { vaultUri } = await a.ensureKeyVault({ ...ref, accessMode: 'accessPolicy' });
-    const input = { vaultUri, secretName: 'gmsa-webapp01', domainFqdn: 'lab.example.test', user: 'gmsa-webapp01' };
+    const input = {
+      vaultUri,
+      secretName: 'gmsa-webapp01',
+      domainFqdn: 'lab.example.test',
+      user: 'gmsa-webapp01',
+      owner,
+    };
     const first = await a.storeUserSecret(input);
     assert.equal(first.created, true);
     assert.equal(first.secretUri, `${vaultUri}secrets/gmsa-webapp01`, 'versionless, so the plugin reads the latest');
@@ -171,7 +181,7 @@ describe('storeUserSecret', () => {
     assert.equal(versions.length, 1, 'no new version on the rerun');
   });
 
-  it('replaces a secret that names another user or is not in the plugin format', async () => {
+  it('replaces a secret that names another user or is not in the plugin format (adopted)', async () => {
     const ref = vaultRef();
     const clients = labClients();
     const a = createKeyVaultActivities(clients);
@@ -179,7 +189,13 @@ describe('storeUserSecret', () => {
     await clients.secrets(vaultUri).setSecret('s-other', 'lab.example.test\\someone-else:Secret-123');
     await clients.secrets(vaultUri).setSecret('s-bad', 'System.Security.SecureString');
     for (const secretName of ['s-other', 's-bad']) {
-      const r = await a.storeUserSecret({ vaultUri, secretName, domainFqdn: 'lab.example.test', user: 'gmsa-u1' });
+      const r = await a.storeUserSecret({
+        vaultUri,
+        secretName,
+        domainFqdn: 'lab.example.test',
+        user: 'gmsa-u1',
+        owner: { ...owner, adopt: ['secret'] },
+      });
       assert.equal(r.created, true, secretName);
       assert.equal(pluginSplit(await createSecretReader(clients).read(vaultUri, secretName)).user, 'gmsa-u1');
     }

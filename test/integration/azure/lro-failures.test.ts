@@ -124,12 +124,15 @@ describe('a managed-cluster update that ends Failed', () => {
   });
 });
 
+/** This file's binding: what it creates carries its marks. */
+const owner = { binding: unique('gmsa-lro-t-'), adopt: [] };
+
 /** A cluster, an identity and an access-policy vault: what the grant step gets. */
 async function grantWorld() {
   const clients = labClients();
   const cluster = await seedCluster();
   const aks = await createAksActivities(clients).confirmAksGmsa({ cluster, domainFqdn: FQDN, enable: true });
-  const ref = { subscriptionId: cluster.subscriptionId, resourceGroup: LAB_RG, location: LOCATION };
+  const ref = { subscriptionId: cluster.subscriptionId, resourceGroup: LAB_RG, location: LOCATION, owner };
   const mi = await createManagedIdentityActivities(clients).ensureManagedIdentity({ ...ref, name: unique('mi-l-') });
   const vaultName = unique('kv-l-');
   const vault = await createKeyVaultActivities(clients).ensureKeyVault({
@@ -144,6 +147,7 @@ async function grantWorld() {
     hostIdentity: 'managedIdentity' as const,
     managedIdentity: { id: mi.id, principalId: mi.principalId },
     accessMode: 'accessPolicy' as const,
+    owner,
   };
   const attached = async () => {
     const vmss = await clients
@@ -207,6 +211,7 @@ describe('a vault create that ends Failed', () => {
     subscriptionId: azureLabSettings().AZURE_SUBSCRIPTION_ID as string,
     resourceGroup: LAB_RG,
     location: LOCATION,
+    owner,
   });
 
   it('with a quota refusal fails at once with its message', async () => {
@@ -250,6 +255,7 @@ describe('a vault create that ends Failed', () => {
       secretName: unique('s-'),
       domainFqdn: FQDN,
       user: unique('u-'),
+      owner,
     });
     assert.equal(secret.created, true, 'the worker can write to it');
   });

@@ -13,10 +13,13 @@ import {
   unique,
 } from '../../support/azure-lab.js';
 
+/** This file's binding: what it creates carries its marks. */
+const owner = { binding: unique('gmsa-mi-t-'), adopt: [] };
+
 describe('ensureManagedIdentity', () => {
   it('creates the identity once; a rerun returns the same one and writes nothing', async () => {
     const sub = azureLabSettings().AZURE_SUBSCRIPTION_ID as string;
-    const ref = { subscriptionId: sub, resourceGroup: LAB_RG, name: unique('mi-t-'), location: LOCATION };
+    const ref = { subscriptionId: sub, resourceGroup: LAB_RG, name: unique('mi-t-'), location: LOCATION, owner };
     const { ensureManagedIdentity } = createManagedIdentityActivities(labClients());
     const since = await mark();
     const first = await ensureManagedIdentity(ref);
@@ -42,6 +45,7 @@ describe('ensureManagedIdentity', () => {
         resourceGroup: unique('rg-missing-'),
         name: unique('mi-t-'),
         location: LOCATION,
+        owner,
       }),
     );
     assert.equal(f.type, 'NotFound');
@@ -50,7 +54,7 @@ describe('ensureManagedIdentity', () => {
 
   it('deleteManagedIdentity removes it, and says so only once', async () => {
     const sub = azureLabSettings().AZURE_SUBSCRIPTION_ID as string;
-    const ref = { subscriptionId: sub, resourceGroup: LAB_RG, name: unique('mi-t-') };
+    const ref = { subscriptionId: sub, resourceGroup: LAB_RG, name: unique('mi-t-'), owner };
     const a = createManagedIdentityActivities(labClients());
     await a.ensureManagedIdentity({ ...ref, location: LOCATION });
     assert.deepEqual(await a.deleteManagedIdentity(ref), { deleted: true });

@@ -1,23 +1,42 @@
 /**
  * ensureCredentialSpec, removeCredentialSpec and canUseCredentialSpec against the lab's real kube-apiserver (RBAC
- * authorizer, the GMSACredentialSpec CRD installed): what is stored, that a rerun writes nothing, and that the API
- * server itself grants `use` to the bound service account only.
+ * authorizer, the GMSACredentialSpec CRD installed): what is stored and how it is marked, that a rerun writes
+ * nothing, and that the API server itself grants `use` to the bound service account only. (Existing objects, other
+ * bindings and adoption: ownership.test.ts.)
  */
 import { ApiException, CustomObjectsApi, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createKubernetesActivities } from '../../../activities/kubernetes.js';
 import { buildCredentialSpec } from '../../../domain/credential-spec.js';
+import { bindingKey } from '../../../domain/ownership.js';
 import type { CredentialSpecResult } from '../../../contract/activities.js';
-import { activitiesFor, adminConfig, assertFailure, kubeconfigPath, specInput, uniqueSpecName } from './cluster.js';
+import {
+  activitiesFor,
+  adminConfig,
+  assertFailure,
+  kubeconfigPath,
+  specInput as labSpecInput,
+  uniqueSpecName,
+} from './cluster.js';
 
 const SPEC = { group: 'windows.k8s.io', version: 'v1', plural: 'gmsacredentialspecs' } as const;
 
 interface Stored {
-  metadata: { name: string; resourceVersion: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    resourceVersion: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   credspec: unknown;
 }
+
+// Outside a workflow there is no workflow id to take the binding from: every call names its owner.
+const owner = { binding: `gmsa-it-${randomBytes(6).toString('hex')}`, adopt: [] };
+const specInput = (name: string) => labSpecInput(name, { owner });
 
 describe('GMSACredentialSpec on a real kube-apiserver', () => {
   let kubeconfig: string;
@@ -48,7 +67,8 @@ describe('GMSACredentialSpec on a real kube-apiserver', () => {
   });
 
   after(async () => {
-    if (activities) await activities.removeCredentialSpec({ cluster: input.cluster, specName, rbac: input.rbac });
+    if (activities)
+      await activities.removeCredentialSpec({ cluster: input.cluster, specName, rbac: input.rbac, owner });
   });
 
   it('creates the spec, a ClusterRole allowing `use` of it, and the RoleBinding', async () => {
@@ -89,6 +109,21 @@ describe('GMSACredentialSpec on a real kube-apiserver', () => {
       binding.subjects?.map((x) => ({ ...x })),
       [{ kind: 'ServiceAccount', name: 'default', namespace: 'default' }],
     );
+  });
+
+  it("marks all three as this binding's in the create: managed-by and binding labels, the binding's id", async () => {
+    const metas = [
+      (await readSpec()).metadata,
+      (await rbac.readClusterRole({ name: first.clusterRole })).metadata,
+      (await rbac.readNamespacedRoleBinding(first.roleBinding)).metadata,
+    ];
+    for (const meta of metas) {
+      assert.equal(meta?.labels?.['app.kubernetes.io/managed-by'], 'aks-gmsa', meta?.name);
+      assert.equal(meta?.labels?.['aks-gmsa.io/binding'], bindingKey(owner.binding), meta?.name);
+      assert.equal(meta?.annotations?.['aks-gmsa.io/binding-id'], owner.binding, meta?.name);
+      assert.equal(meta?.annotations?.['aks-gmsa.io/adopted'], undefined, meta?.name);
+    }
+    assert.equal(first.adopted, undefined);
   });
 
   it('stores the document unchanged: it passes the CRD schema with nothing pruned', async () => {
@@ -141,6 +176,7 @@ describe('GMSACredentialSpec on a real kube-apiserver', () => {
     const changed = await activities.ensureCredentialSpec({
       ...input,
       hostAccount: { ...input.hostAccount, principalId },
+      owner,
     });
     assert.equal(changed.changed, true);
     assert.notEqual(changed.resourceVersion, first.resourceVersion);
@@ -186,6 +222,7 @@ describe('GMSACredentialSpec on a real kube-apiserver', () => {
     const other = await activities.ensureCredentialSpec({
       ...input,
       rbac: { namespace: 'kube-public', serviceAccount: 'reader' },
+      owner,
     });
     try {
       assert.equal(other.changed, true);
@@ -205,6 +242,7 @@ describe('GMSACredentialSpec on a real kube-apiserver', () => {
       activities.ensureCredentialSpec({
         ...input,
         rbac: { namespace: 'no-such-namespace', serviceAccount: 'default' },
+        owner,
       }),
       { nonRetryable: true, type: 'NotFound', message: /namespace "no-such-namespace" does not exist/ },
     );
@@ -225,7 +263,7 @@ describe('GMSACredentialSpec on a real kube-apiserver', () => {
       await assert.rejects(readSpec(name), (e: unknown) => e instanceof ApiException && e.code === 404);
     } finally {
       await rbac.deleteClusterRole({ name: `${name}-role` });
-      await activities.removeCredentialSpec({ cluster: input.cluster, specName: name, rbac: input.rbac });
+      await activities.removeCredentialSpec({ cluster: input.cluster, specName: name, rbac: input.rbac, owner });
     }
   });
 
@@ -240,16 +278,24 @@ describe('GMSACredentialSpec on a real kube-apiserver', () => {
   });
 
   it('removes what it created, and a second removal finds nothing', async () => {
-    const removed = await activities.removeCredentialSpec({ cluster: input.cluster, specName, rbac: input.rbac });
+    const removed = await activities.removeCredentialSpec({
+      cluster: input.cluster,
+      specName,
+      rbac: input.rbac,
+      owner,
+    });
     assert.deepEqual(removed.removed.sort(), [
       `ClusterRole/${specName}-role`,
       `GMSACredentialSpec/${specName}`,
       `RoleBinding/default/allow-default-svc-account-read-on-${specName}`,
     ]);
     await assert.rejects(readSpec(), (e: unknown) => e instanceof ApiException && e.code === 404);
-    assert.deepEqual(await activities.removeCredentialSpec({ cluster: input.cluster, specName, rbac: input.rbac }), {
-      removed: [],
-      kept: [],
-    });
+    assert.deepEqual(
+      await activities.removeCredentialSpec({ cluster: input.cluster, specName, rbac: input.rbac, owner }),
+      {
+        removed: [],
+        kept: [],
+      },
+    );
   });
 });

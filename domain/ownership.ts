@@ -1,0 +1,208 @@
+/**
+ * Ownership (DESIGN "A shared world"): what marks an object as this product's, which bindings use it, and what a
+ * rollback or deprovision may do with it. Pure: each outside system encodes the same `Ownership` its own way
+ * (Azure tags, an AD attribute, Kubernetes labels and annotations) with the codecs below.
+ *
+ * A binding is one provisioning id. Bindings are compared by `bindingKey` (12 hex characters), short enough for a
+ * Kubernetes label value and for listing many bindings in one AD attribute.
+ */
+
+export const PRODUCT = 'aks-gmsa';
+
+/** What `options.adopt` may name: the kinds of existing object a caller can vouch for. */
+export const ADOPT_KINDS = [
+  'domainUser',
+  'gmsa',
+  'managedIdentity',
+  'keyVault',
+  'secret',
+  'credentialSpec',
+  'rbac',
+] as const;
+export type AdoptKind = (typeof ADOPT_KINDS)[number];
+
+/** Who is acting: the binding, and what existing objects its caller vouches for. */
+export interface Owner {
+  binding: string;
+  adopt: readonly AdoptKind[];
+}
+
+/** What a marker says about one object. */
+export interface Ownership {
+  /** The binding that created the object; undefined when it existed before and was adopted. */
+  createdBy?: string;
+  /** Keys (bindingKey) of every binding that uses the object, the creator or adopter included. */
+  uses: string[];
+}
+
+/** A binding's short key: the hash a provisioning id ends with, else a hash of the id. */
+export function bindingKey(binding: string): string {
+  const tail = /-([0-9a-f]{12})$/.exec(binding);
+  return tail ? tail[1]! : fnv1a64(binding).slice(0, 12);
+}
+
+export const adopts = (owner: Owner, kind: AdoptKind) => owner.adopt.includes(kind);
+
+/** The marker after `binding` starts using the object (`created`: it has just made it). */
+export function claim(current: Ownership | undefined, binding: string, created: boolean): Ownership {
+  const key = bindingKey(binding);
+  const uses = current?.uses.includes(key) ? current.uses : [...(current?.uses ?? []), key];
+  return { createdBy: created ? binding : current?.createdBy, uses };
+}
+
+export const usedBy = (o: Ownership | undefined, binding: string) => !!o?.uses.includes(bindingKey(binding));
+
+/**
+ * What removing `binding`'s use of an object means: `foreign` (not ours: leave it), `release` (others still use it,
+ * or it was adopted: take our mark off, keep the object), `delete` (the product created it and no binding is left).
+ */
+export type Release = { action: 'foreign' } | { action: 'release'; next: Ownership } | { action: 'delete' };
+
+export function release(current: Ownership | undefined, binding: string): Release {
+  if (!current) return { action: 'foreign' };
+  const key = bindingKey(binding);
+  const uses = current.uses.filter((k) => k !== key);
+  if (current.createdBy !== undefined && uses.length === 0) return { action: 'delete' };
+  return { action: 'release', next: { ...current, uses } };
+}
+
+/** The non-retryable refusal's text for an existing object that is not ours. */
+export function notOursMessage(kind: AdoptKind, what: string, markedBy: string | undefined): string {
+  return (
+    `${what} exists and is not marked as ${PRODUCT}'s (${markedBy ? `marked by ${markedBy}` : 'no owner marker'}); ` +
+    `nothing was changed. Add "${kind}" to options.adopt to adopt it, or choose another name`
+  );
+}
+
+// ---- Azure: tags on resources and secrets ---------------------------------------------------------------------
+
+export const TAG_MANAGED_BY = 'managed-by';
+/** The binding that created the resource (DESIGN: `gmsa-binding: <provisioning id>`). */
+export const TAG_BINDING = 'gmsa-binding';
+/** One tag per binding that uses the resource: `gmsa-binding-<key>: <provisioning id>`. */
+export const TAG_USES_PREFIX = 'gmsa-binding-';
+/** Set when the resource existed before and a caller adopted it: a removal then only takes the marks off. */
+export const TAG_ADOPTED = 'gmsa-adopted';
+
+type Tags = Record<string, string> | undefined;
+
+export function ownershipFromTags(tags: Tags): Ownership | undefined {
+  if (tags?.[TAG_MANAGED_BY] !== PRODUCT) return undefined;
+  const uses = Object.keys(tags)
+    .filter((k) => k.startsWith(TAG_USES_PREFIX))
+    .map((k) => k.slice(TAG_USES_PREFIX.length));
+  return { createdBy: tags[TAG_ADOPTED] === 'true' ? undefined : tags[TAG_BINDING], uses };
+}
+
+/** `tags` with the marks of `o`, others' tags kept; a per-binding tag names its provisioning id where known. */
+export function tagsWithOwnership(tags: Tags, o: Ownership, binding: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tags ?? {})) if (!k.startsWith(TAG_USES_PREFIX)) out[k] = v;
+  out[TAG_MANAGED_BY] = PRODUCT;
+  if (o.createdBy) {
+    out[TAG_BINDING] = o.createdBy;
+    delete out[TAG_ADOPTED];
+  } else {
+    out[TAG_BINDING] ??= binding;
+    out[TAG_ADOPTED] = 'true';
+  }
+  for (const key of o.uses) {
+    out[`${TAG_USES_PREFIX}${key}`] =
+      tags?.[`${TAG_USES_PREFIX}${key}`] ?? (key === bindingKey(binding) ? binding : key);
+  }
+  return out;
+}
+
+/** `tags` without any of this product's marks (what an adopted resource gets back when its last binding leaves). */
+export function tagsWithoutOwnership(tags: Tags): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tags ?? {})) {
+    if (k === TAG_MANAGED_BY && v === PRODUCT) continue;
+    if (k === TAG_BINDING || k === TAG_ADOPTED || k.startsWith(TAG_USES_PREFIX)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Who else marks a resource, for the refusal's text. */
+export const tagOwner = (tags: Tags) => (tags?.[TAG_MANAGED_BY] ? `managed-by: ${tags[TAG_MANAGED_BY]}` : undefined);
+
+// ---- Active Directory: one marker attribute -------------------------------------------------------------------
+
+/** Single-valued, in every class's schema (top), up to 1024 characters; never read by Windows itself. */
+export const AD_MARKER_ATTRIBUTE = 'adminDescription';
+
+/** What an AD object's marker holds beyond ownership: the user's canonical secret (One password per user). */
+export interface AdMarker extends Ownership {
+  /** Versionless URI of the secret the binding that created (or adopted) the user wrote its password to. */
+  secretUri?: string;
+}
+
+/** `managed-by=aks-gmsa;binding=<id>;uses=<key>,<key>;secret=<uri>` (`adopted` instead of binding=). */
+export function formatAdMarker(m: AdMarker): string {
+  const parts = [
+    `managed-by=${PRODUCT}`,
+    m.createdBy ? `binding=${m.createdBy}` : 'adopted',
+    `uses=${m.uses.join(',')}`,
+  ];
+  if (m.secretUri) parts.push(`secret=${m.secretUri}`);
+  return parts.join(';');
+}
+
+export function parseAdMarker(value: string | undefined): AdMarker | undefined {
+  if (!value) return undefined;
+  const fields = new Map<string, string>();
+  for (const part of value.split(';')) {
+    const at = part.indexOf('=');
+    fields.set(at < 0 ? part.trim() : part.slice(0, at).trim(), at < 0 ? '' : part.slice(at + 1).trim());
+  }
+  if (fields.get('managed-by') !== PRODUCT) return undefined;
+  const uses = (fields.get('uses') ?? '').split(',').filter(Boolean);
+  return { createdBy: fields.get('binding') || undefined, uses, secretUri: fields.get('secret') || undefined };
+}
+
+// ---- Kubernetes: labels and an annotation ---------------------------------------------------------------------
+
+export const K8S_MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+/** The binding's key: a label, so `kubectl get -l aks-gmsa.io/binding=<key>` lists what a binding made. */
+export const K8S_BINDING_LABEL = 'aks-gmsa.io/binding';
+/** The full provisioning id, for people (label values stop at 63 characters). */
+export const K8S_BINDING_ANNOTATION = 'aks-gmsa.io/binding-id';
+/** Set on an object adopted from someone else: deprovision takes the marks off instead of deleting it. */
+export const K8S_ADOPTED_ANNOTATION = 'aks-gmsa.io/adopted';
+
+export interface K8sMeta {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export function ownershipFromMeta(meta: K8sMeta | undefined): Ownership | undefined {
+  if (meta?.labels?.[K8S_MANAGED_BY_LABEL] !== PRODUCT) return undefined;
+  const key = meta.labels[K8S_BINDING_LABEL];
+  const adopted = meta.annotations?.[K8S_ADOPTED_ANNOTATION] === 'true';
+  return {
+    createdBy: adopted ? undefined : (meta.annotations?.[K8S_BINDING_ANNOTATION] ?? key),
+    uses: key ? [key] : [],
+  };
+}
+
+/** The labels and annotations that mark an object as `binding`'s. */
+export function bindingMeta(binding: string, adopted = false): Required<K8sMeta> {
+  return {
+    labels: { [K8S_MANAGED_BY_LABEL]: PRODUCT, [K8S_BINDING_LABEL]: bindingKey(binding) },
+    annotations: {
+      [K8S_BINDING_ANNOTATION]: binding,
+      ...(adopted ? { [K8S_ADOPTED_ANNOTATION]: 'true' } : {}),
+    },
+  };
+}
+
+// 64-bit FNV-1a: a stable, dependency-free hash for ids that do not end in one.
+function fnv1a64(s: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(s)) {
+    h ^= BigInt(byte);
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16).padStart(16, '0');
+}
