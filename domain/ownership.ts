@@ -76,13 +76,13 @@ export function notOursMessage(kind: AdoptKind, what: string, markedBy: string |
 
 // ---- Azure: tags on resources and secrets ---------------------------------------------------------------------
 
-export const TAG_MANAGED_BY = 'managed-by';
+const TAG_MANAGED_BY = 'managed-by';
 /** The binding that created the resource (DESIGN: `gmsa-binding: <provisioning id>`). */
-export const TAG_BINDING = 'gmsa-binding';
+const TAG_BINDING = 'gmsa-binding';
 /** One tag per binding that uses the resource: `gmsa-binding-<key>: <provisioning id>`. */
-export const TAG_USES_PREFIX = 'gmsa-binding-';
+const TAG_USES_PREFIX = 'gmsa-binding-';
 /** Set when the resource existed before and a caller adopted it: a removal then only takes the marks off. */
-export const TAG_ADOPTED = 'gmsa-adopted';
+const TAG_ADOPTED = 'gmsa-adopted';
 
 type Tags = Record<string, string> | undefined;
 

@@ -5,12 +5,12 @@
  */
 
 /** sAMAccountNames of the built-in accounts (RIDs 500-503, 504 and the Windows defaults), compared case-blind. */
-export const WELL_KNOWN_ACCOUNTS = ['administrator', 'guest', 'krbtgt', 'defaultaccount', 'wdagutilityaccount'];
+const WELL_KNOWN_ACCOUNTS = ['administrator', 'guest', 'krbtgt', 'defaultaccount', 'wdagutilityaccount'];
 
 export const isWellKnownAccount = (sam: string) => WELL_KNOWN_ACCOUNTS.includes(sam.replace(/\$$/, '').toLowerCase());
 
 /** Relative ids below this are well-known principals (built-in accounts and groups). */
-export const FIRST_ORDINARY_RID = 1000;
+const FIRST_ORDINARY_RID = 1000;
 
 /**
  * Protected groups (AdminSDHolder's list, MS-ADTS 3.1.1.6.1.2) by RID: domain-relative 512 Domain Admins,
@@ -18,8 +18,8 @@ export const FIRST_ORDINARY_RID = 1000;
  * 527 Enterprise Key Admins; builtin (S-1-5-32-) 544 Administrators, 548 Account Operators, 549 Server Operators,
  * 550 Print Operators, 551 Backup Operators, 552 Replicator.
  */
-export const PROTECTED_DOMAIN_GROUP_RIDS = [512, 516, 518, 519, 521, 526, 527];
-export const PROTECTED_BUILTIN_GROUP_RIDS = [544, 548, 549, 550, 551, 552];
+const PROTECTED_DOMAIN_GROUP_RIDS = [512, 516, 518, 519, 521, 526, 527];
+const PROTECTED_BUILTIN_GROUP_RIDS = [544, 548, 549, 550, 551, 552];
 
 /** Why an account with this SID and these group SIDs (tokenGroups) is privileged; undefined when it is not. */
 export function privilegeOf(sid: string, groupSids: readonly string[], adminCount?: number): string | undefined {
