@@ -34,6 +34,8 @@ export const ACTIVITY_NEEDS: Record<keyof GmsaActivities, string> = {
   deleteUserSecret: AZURE,
   revokeKeyVaultAccess: AZURE,
   verifyApproval: 'the approval key (GMSA_APPROVAL_KEY or GMSA_APPROVAL_KEY_FILE)',
+  queueScaleSetChange: 'the worker (always there)',
+  applyScaleSetChanges: AZURE,
 };
 
 export function createActivities(parts: Partial<GmsaActivities>): GmsaActivities {

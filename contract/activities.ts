@@ -8,6 +8,7 @@
 import type { DomainFacts } from '../domain/credential-spec.js';
 import type { Owner } from '../domain/ownership.js';
 import type { ClusterRef } from '../domain/request.js';
+import type { CoordinationActivities } from './coordination.js';
 
 export type { ClusterRef, Owner };
 
@@ -113,6 +114,11 @@ export interface GrantKeyVaultAccessInput extends OwnedInput {
   accessMode: 'accessPolicy' | 'rbac';
   /** Least privilege: on an RBAC vault the role assignment is scoped to this one secret. */
   secretName?: string;
+  /**
+   * False: the identity reaches the scale sets through their coordinators (attachIdentity), this step grants
+   * read only. Absent or true (runs started before coordination): this step attaches it itself.
+   */
+  attachToScaleSets?: boolean;
 }
 
 export interface GrantKeyVaultAccessResult {
@@ -367,7 +373,7 @@ export interface ApprovalActivities {
 }
 
 /** Everything the worker registers. */
-export type GmsaActivities = StepActivities & RemovalActivities & ApprovalActivities;
+export type GmsaActivities = StepActivities & RemovalActivities & ApprovalActivities & CoordinationActivities;
 export type RemovalName = keyof RemovalActivities;
 
 // ---- dependencies shared across systems --------------------------------------------------------------------------

@@ -80,8 +80,15 @@ function withNameErrors(request: unknown, errors: readonly FieldError[]): FieldE
   return out;
 }
 
-/** An options.adopt entry the schema refused: say which value and list the kinds. */
+/** Refusals the schema words too generally: a missing enableGmsaOnCluster, a wrong options.adopt entry. */
 function clearer(e: FieldError, request: unknown): FieldError {
+  if (e.field === '/options/enableGmsaOnCluster' && at(request, e.field) === undefined) {
+    return {
+      field: e.field,
+      message:
+        'is required (true or false): enabling gMSA on the cluster reimages its Windows nodes, so say whether this run may',
+    };
+  }
   if (!/^\/options\/adopt\/\d+$/.test(e.field)) return e;
   return {
     field: e.field,

@@ -50,7 +50,9 @@ export function fromPowerShellParams(flat: Record<string, unknown>): {
   nested: Record<string, unknown>;
   errors: FieldError[];
 } {
-  const nested: Record<string, unknown> = {};
+  // The module's Confirm-AksGMSAConfiguration enables gMSA on the cluster when it is off: a params file written for
+  // it asks for that already, so the nested form's explicit options.enableGmsaOnCluster is true here.
+  const nested: Record<string, unknown> = { options: { enableGmsaOnCluster: true } };
   const errors: FieldError[] = [];
   for (const [key, value] of Object.entries(flat)) {
     const credential = CREDENTIALS[key];

@@ -106,7 +106,12 @@ export const KdsRootKeyOptions = Type.Object(
 
 export const ProvisionOptions = Type.Object(
   {
-    enableGmsaOnCluster: Type.Boolean({ default: true }),
+    // No default: enabling gMSA updates the managed cluster, which reimages its Windows nodes; the caller says so.
+    enableGmsaOnCluster: Type.Boolean({
+      description:
+        'true: the run may enable gMSA on the cluster when it is off, which reimages (restarts) every Windows node ' +
+        '(a PodDisruptionBudget that blocks their drain makes AKS refuse); false: fail if it is off, with the az command',
+    }),
     requireAdApproval: Type.Boolean({ default: false }),
     hostIdentity: Type.Union([Type.Literal('managedIdentity'), Type.Literal('kubeletIdentity')], {
       default: 'managedIdentity',

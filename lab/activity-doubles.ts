@@ -8,7 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { GmsaActivities } from '../contract/activities.js';
+import { createQueueActivity } from '../activities/coordination.js';
 import { keepAlive } from '../activities/keep-alive.js';
+import { scaleSetCoordinatorId } from '../contract/coordination.js';
 import { clusterRoleName, roleBindingName } from '../domain/credential-spec.js';
 
 type Name = keyof GmsaActivities;
@@ -119,6 +121,17 @@ export const DOUBLE_RESULTS: { [N in Name]: (input: Input<N>) => Output<N> } = {
   deleteManagedIdentity: () => ({ deleted: true }),
   deleteUserSecret: (i) => ({ dn: `${i.vaultUri.replace(/\/+$/, '')}/secrets/${i.secretName}`, removed: true }),
   revokeKeyVaultAccess: (i) => ({ revoked: [`${i.principalId} on ${i.vault.name}`] }),
+  queueScaleSetChange: (i) => ({ coordinator: scaleSetCoordinatorId(i.target, 'doubles') }),
+  applyScaleSetChanges: (i) => ({
+    scaleSet: `aks-${i.target.pool}-12345678-vmss`,
+    patches: 1,
+    outcomes: i.changes.map((c) => ({
+      requestId: c.requestId,
+      scaleSet: `aks-${i.target.pool}-12345678-vmss`,
+      ok: true,
+      changed: true,
+    })),
+  }),
   // The double accepts what is shaped like the API's proof: the real check (an HMAC) is tested on its own.
   verifyApproval: (i) =>
     i.approval.proof.length > 0 ? { valid: true } : { valid: false, reason: 'the approval carries no proof' },
@@ -131,13 +144,18 @@ export function doubleResult<N extends Name>(name: N, input: Input<N>): Output<N
 
 export type Overrides = Partial<{ [N in Name]: (input: Input<N>) => Promise<unknown> }>;
 
-/** A full activity set; `overrides` replace single steps (slow ones, failing ones). */
+/**
+ * A full activity set; `overrides` replace single steps (slow ones, failing ones). Queueing at a scale set's
+ * coordinator is the real activity (it only signals, on the test's own server), so the coordinator workflow runs.
+ */
 export function activityDoubles(overrides: Overrides = {}): { activities: GmsaActivities; calls: CallRecord[] } {
   const calls: CallRecord[] = [];
   const activities = {} as Record<Name, (input: unknown) => Promise<unknown>>;
+  const real: Overrides = createQueueActivity();
   for (const name of Object.keys(DOUBLE_RESULTS) as Name[]) {
     const impl =
       (overrides[name] as ((input: unknown) => Promise<unknown>) | undefined) ??
+      (real[name] as ((input: unknown) => Promise<unknown>) | undefined) ??
       (async (input: unknown) => doubleResult(name, input as never));
     activities[name] = keepAlive(async (input: unknown) => {
       const startedAt = Date.now();

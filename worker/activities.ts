@@ -15,6 +15,8 @@ import { createKubernetesActivities, kubeconfigFromFile } from '../activities/ku
 import { createManagedIdentityActivities } from '../activities/azure/managed-identity.js';
 import type { ClusterRef, GmsaActivities, SecretReader } from '../contract/activities.js';
 import { createVerifyChainActivity } from '../activities/verify-chain.js';
+import { createQueueActivity } from '../activities/coordination.js';
+import { createScaleSetActivities } from '../activities/azure/scale-set-identities.js';
 import { readActiveDirectoryConfig } from './config/active-directory.js';
 import { readAzureConfig } from './config/azure.js';
 import { ConfigError } from '../config/env.js';
@@ -23,7 +25,10 @@ import type { Logger } from '../config/logger.js';
 
 export async function createRealActivities(env: NodeJS.ProcessEnv, log: Logger): Promise<GmsaActivities> {
   // Without the key the worker refuses every approval (verifyApproval says why); the rest works as it is.
-  const parts: Partial<GmsaActivities> = { ...createApprovalActivities(readApprovalKey(env)) };
+  const parts: Partial<GmsaActivities> = {
+    ...createApprovalActivities(readApprovalKey(env)),
+    ...createQueueActivity(),
+  };
 
   const azure = readAzureConfig(env);
   const clients = azure ? connectAzure(azure).clients : undefined;
@@ -34,6 +39,7 @@ export async function createRealActivities(env: NodeJS.ProcessEnv, log: Logger):
       createManagedIdentityActivities(clients),
       createKeyVaultActivities(clients),
       createKeyVaultAccessActivities(clients),
+      createScaleSetActivities(clients),
     );
   }
   // The AD side reads the standard user's password from where storeUserSecret put it: Key Vault.

@@ -4,6 +4,12 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { SignedApproval } from '../contract/activities.js';
+import {
+  SCALE_SET_CHANGE_SIGNAL,
+  SCALE_SET_OUTCOME_SIGNAL,
+  type ScaleSetChange,
+  type ScaleSetChangeOutcome,
+} from '../contract/coordination.js';
 import type { ProvisionRequest } from '../domain/request.js';
 
 export const PROVISION_WORKFLOW = 'provisionGmsa';
@@ -39,14 +45,15 @@ export const STEP_NAMES = [
   'awaitAdApproval',
   'ensureDomainUser',
   'ensureGmsa',
+  'attachIdentity',
   'grantKeyVaultAccess',
   'ensureCredentialSpec',
   'verifyChain',
 ] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
-/** The steps of runs started before ownership (legacy/): no findDomainUser. */
-export const STEP_NAMES_V2 = STEP_NAMES.filter((n) => n !== 'findDomainUser');
+/** The steps of runs started before ownership (legacy/): no findDomainUser, no coordinated attachIdentity. */
+export const STEP_NAMES_V2 = STEP_NAMES.filter((n) => n !== 'findDomainUser' && n !== 'attachIdentity');
 
 export type StepStatus = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped';
 
@@ -118,3 +125,8 @@ export const approveAdStepUpdate = defineUpdate<Approval, [SignedApproval]>('app
  */
 export const approveAdStepSignal = defineSignal<[ApproveAdStepArgs]>('approveAdStep');
 export const progressQuery = defineQuery<Progress>('progress');
+
+/** A binding's change to a scale set's identities, queued at that scale set's coordinator. */
+export const scaleSetChangeSignal = defineSignal<[ScaleSetChange]>(SCALE_SET_CHANGE_SIGNAL);
+/** The coordinator's answer to one change, signalled to the binding that queued it. */
+export const scaleSetOutcomeSignal = defineSignal<[ScaleSetChangeOutcome]>(SCALE_SET_OUTCOME_SIGNAL);

@@ -26,6 +26,7 @@ import {
 import { provisionGmsaV1 } from './legacy/provision-v1.js';
 import { provisionGmsaV2 } from './legacy/provision-v2.js';
 import { ProgressTracker } from './progress.js';
+import { ScaleSetRequests } from './scale-set-requests.js';
 import { activityOptions, runGraph } from './runner.js';
 import { quick } from './step-policies.js';
 import { provisionOutputs, provisionSteps } from './steps.js';
@@ -34,9 +35,12 @@ import { provisionOutputs, provisionSteps } from './steps.js';
  * Patch ids, oldest first. `step-graph-server-retries`: the step graph with the server's retries (before it:
  * legacy/provision-v1.ts). `shared-world-ownership`: owner markers, rollback by ownership, findDomainUser, the
  * signed approval update and the KDS wait that an approval cannot shorten (before it: legacy/provision-v2.ts).
+ * `fleet-coordination`: the attachIdentity step (before it, in the same graph, grantKeyVaultAccess attaches).
  */
 export const STEP_GRAPH_SERVER_RETRIES = 'step-graph-server-retries';
 export const SHARED_WORLD_OWNERSHIP = 'shared-world-ownership';
+/** `fleet-coordination`: the identity goes onto the scale sets through their coordinators (attachIdentity). */
+export const FLEET_COORDINATION = 'fleet-coordination';
 
 const { verifyApproval } = proxyActivities<ApprovalActivities>({
   ...activityOptions({ ...quick, maxAttempts: 3 }),
@@ -46,6 +50,7 @@ const { verifyApproval } = proxyActivities<ApprovalActivities>({
 export async function provisionGmsa(request: ProvisionInput): Promise<ProvisionOutputs> {
   if (!patched(STEP_GRAPH_SERVER_RETRIES)) return provisionGmsaV1(request);
   if (!patched(SHARED_WORLD_OWNERSHIP)) return provisionGmsaV2(request);
+  const scaleSets = patched(FLEET_COORDINATION) ? new ScaleSetRequests() : undefined;
   const progress = new ProgressTracker();
   setHandler(progressQuery, () => progress.snapshot());
   setHandler(
@@ -68,7 +73,7 @@ export async function provisionGmsa(request: ProvisionInput): Promise<ProvisionO
   try {
     const results = await runGraph(provisionSteps, request, {
       progress,
-      context: { approval: () => progress.approval },
+      context: { approval: () => progress.approval, scaleSets },
       rollback: request.options.rollbackOnFailure,
       ownership: true,
     });

@@ -67,23 +67,24 @@ export interface StepContext {
   waiting(until: string | undefined, summary: string): void;
 }
 
-interface StepCommon<Req, R, K extends keyof R, O> {
+interface StepCommon<Req, R, C, K extends keyof R, O> {
   /** The steps whose results this one needs; it starts when all of them are done. */
   needs: readonly K[];
   /** Why the step does not apply to this request (it is skipped, its result undefined); undefined: it runs. */
-  skip?: (request: Req) => string | undefined;
+  skip?: (request: Req, ctx: C) => string | undefined;
   /** One line for progress and the UI: what the step did, from its result. Names and ids only, never a secret. */
   summary: (result: O) => string;
   /**
    * What a rollback removes of this step's work; undefined: nothing. `result` is undefined in ownership mode when
    * the step started but did not report (failed, cancelled, or its worker died).
    */
-  undo?: (request: Req, result: O | undefined, done: Partial<R>) => Undo | undefined;
+  undo?: (request: Req, result: O | undefined, done: Partial<R>, ctx: C) => Undo | undefined;
 }
 
-export interface ActivityStepDef<Req, R, A extends ActivityName, K extends keyof R> extends StepCommon<
+export interface ActivityStepDef<Req, R, C, A extends ActivityName, K extends keyof R> extends StepCommon<
   Req,
   R,
+  C,
   K,
   ActivityOutput<A>
 > {
@@ -91,10 +92,16 @@ export interface ActivityStepDef<Req, R, A extends ActivityName, K extends keyof
   /** One line while it runs (the activity's summary in the Temporal UI). */
   describe: (request: Req) => string;
   /** The activity's input, from the request and the results of exactly the steps it needs. Throw `refuse()`. */
-  input: (request: Req, got: Pick<R, K>) => ActivityInput<A>;
+  input: (request: Req, got: Pick<R, K>, ctx: C) => ActivityInput<A>;
 }
 
-export interface WorkflowStepDef<Req, R, C, N extends keyof R, K extends keyof R> extends StepCommon<Req, R, K, R[N]> {
+export interface WorkflowStepDef<Req, R, C, N extends keyof R, K extends keyof R> extends StepCommon<
+  Req,
+  R,
+  C,
+  K,
+  R[N]
+> {
   run: (request: Req, got: Pick<R, K>, ctx: StepContext & C) => Promise<R[N]>;
 }
 
@@ -103,12 +110,12 @@ export interface Step<Req, C> {
   readonly name: string;
   readonly kind: 'activity' | 'workflow';
   readonly needs: readonly string[];
-  readonly skip?: (request: Req) => string | undefined;
+  readonly skip?: (request: Req, ctx: C) => string | undefined;
   readonly summary: (result: unknown) => string;
-  readonly undo?: (request: Req, result: unknown, done: Record<string, unknown>) => Undo | undefined;
+  readonly undo?: (request: Req, result: unknown, done: Record<string, unknown>, ctx: C) => Undo | undefined;
   readonly policy?: StepPolicy;
   readonly describe?: (request: Req) => string;
-  readonly input?: (request: Req, got: Record<string, unknown>) => unknown;
+  readonly input?: (request: Req, got: Record<string, unknown>, ctx: C) => unknown;
   readonly run?: (request: Req, got: Record<string, unknown>, ctx: StepContext & C) => Promise<unknown>;
 }
 
@@ -117,7 +124,7 @@ export function stepsFor<Req, R, C = object>() {
   return {
     activity<A extends ActivityName & keyof R, K extends keyof R = never>(
       name: A,
-      def: ActivityStepDef<Req, R, A, K>,
+      def: ActivityStepDef<Req, R, C, A, K>,
     ): Step<Req, C> {
       return { name, kind: 'activity', ...def } as unknown as Step<Req, C>;
     },
@@ -184,7 +191,7 @@ export async function runGraph<Req, R, N extends string, C>(
 
   async function runStep(step: Step<Req, C>): Promise<unknown> {
     const name = step.name as N;
-    const why = step.skip?.(request);
+    const why = step.skip?.(request, o.context);
     if (why !== undefined) {
       progress.skipped(name, why);
       report();
@@ -201,11 +208,17 @@ export async function runGraph<Req, R, N extends string, C>(
           report();
         },
       };
-      result = await step.run!(request, got, ctx);
+      started.add(step.name);
+      try {
+        result = await step.run!(request, got, ctx);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        throw fail(name, err);
+      }
     } else {
       let input: unknown;
       try {
-        input = step.input!(request, got);
+        input = step.input!(request, got, o.context);
       } catch (err) {
         throw fail(name, err);
       }
@@ -266,7 +279,7 @@ export async function runGraph<Req, R, N extends string, C>(
       const undone = o.ownership
         ? (s: string) => started.has(s) || done[s] !== undefined
         : (s: string) => done[s] !== undefined;
-      await CancellationScope.nonCancellable(() => rollback(g, request, done, undone, progress, report));
+      await CancellationScope.nonCancellable(() => rollback(g, request, o.context, done, undone, progress, report));
     }
     throw err;
   }
@@ -279,13 +292,16 @@ export async function runGraph<Req, R, N extends string, C>(
 async function rollback<Req, C>(
   g: Graph<Req, unknown, C>,
   request: Req,
+  context: C,
   done: Record<string, unknown>,
   undone: (step: string) => boolean,
   progress: ProgressTracker<string, unknown>,
   report: () => void,
 ): Promise<void> {
   const removal = proxyActivities<RemovalActivities>({ ...activityOptions(removalPolicy), summary: 'rollback' });
-  const undo = [...g.steps].reverse().flatMap((s) => (undone(s.name) && s.undo?.(request, done[s.name], done)) || []);
+  const undo = [...g.steps]
+    .reverse()
+    .flatMap((s) => (undone(s.name) && s.undo?.(request, done[s.name], done, context)) || []);
   const state = { status: 'running' as 'running' | 'done' | 'failed', removed: [] as string[], failed: [] as string[] };
   progress.rollback = state;
   report();

@@ -30,27 +30,44 @@ export const quick: StepPolicy = {
   maxIntervalMs: 60_000,
 };
 
-/** Azure long-running operations: enabling gMSA on a cluster takes 5-10 minutes, a VMSS update a few. */
+/**
+ * Azure long-running operations: enabling gMSA on a cluster takes 5-10 minutes (20 in a bad case), a VMSS update
+ * 40 s to 16 minutes. The attempts are many because Azure's "another operation is in progress" lasts as long as
+ * that other operation: each such 409 retries after a jittered 10-30 s (activities/azure/errors.ts), or Azure's
+ * Retry-After, for 25 to 75 minutes in all (test/unit/retry-budgets.test.ts adds it up). The heartbeat is short: an
+ * attempt on a dead worker is retried elsewhere within 20 s and resumes the operation from its heartbeat.
+ */
 export const azureLongRunning: StepPolicy = {
   startToClose: '30 minutes',
-  heartbeat: '1 minute',
-  maxAttempts: 6,
+  heartbeat: '20 seconds',
+  maxAttempts: 150,
   initialIntervalMs: 5_000,
   backoff: 2,
-  maxIntervalMs: 5 * 60_000,
+  maxIntervalMs: 60_000,
 };
+
+/** The scale-set coordinator's PATCHes (workflows/scale-set-identities.ts): an Azure long-running write. */
+export const scaleSetWrite: StepPolicy = azureLongRunning;
 
 /** Creating a vault is a long-running operation of a few minutes at most. */
 export const keyVault: StepPolicy = { ...azureLongRunning, startToClose: '10 minutes' };
 
+/**
+ * Steps that read or write a vault's data plane right after a role assignment: Key Vault answers 403 "please
+ * observe propagation time" for up to 10 minutes (Azure RBAC troubleshooting), each retried after 30 s
+ * (activities/azure/errors.ts PROPAGATION_RETRY_MS), so the attempts cover more than those 10 minutes.
+ */
+export const dataPlane: StepPolicy = { ...quick, maxAttempts: 30, maxIntervalMs: 30_000 };
+
 /** The end-to-end check: a broken link rarely heals by retrying, a propagating role assignment does. */
-export const verification: StepPolicy = { ...quick, maxAttempts: 5 };
+export const verification: StepPolicy = dataPlane;
 
 /** Every removal of a rollback. */
 export const removal: StepPolicy = {
   startToClose: '10 minutes',
-  heartbeat: '1 minute',
-  maxAttempts: 5,
+  heartbeat: '20 seconds',
+  // Enough to outlast another operation on the same resource (Azure's 409 "in progress").
+  maxAttempts: 30,
   initialIntervalMs: 2_000,
   backoff: 2,
   maxIntervalMs: 60_000,

@@ -7,17 +7,21 @@
  * undo names a removal that decides by the owner markers (DESIGN "A shared world"), so it runs for any step that
  * started, whether or not it reported.
  */
-import { condition, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, sleep, workflowInfo } from '@temporalio/workflow';
 import type {
   ActivityName,
+  ConfirmAksGmsaResult,
   GmsaActivities,
   KdsRootKeyResult,
   ManagedIdentityResult,
   Owner,
 } from '../contract/activities.js';
+import type { ScaleSetTarget } from '../contract/coordination.js';
+import { ErrorType } from '../contract/errors.js';
 import type { Approval, ProvisionInput, ProvisionOutputs } from './definitions.js';
 import { graph, refuse, stepsFor, type StepContext } from './runner.js';
-import { azureLongRunning, KDS_MAX_WAIT_MS, keyVault, quick, verification } from './step-policies.js';
+import type { ScaleSetRequests } from './scale-set-requests.js';
+import { azureLongRunning, dataPlane, KDS_MAX_WAIT_MS, keyVault, quick, verification } from './step-policies.js';
 
 type Output<N extends ActivityName> = Awaited<ReturnType<GmsaActivities[N]>>;
 
@@ -29,16 +33,28 @@ export interface KdsWait {
   waited: boolean;
 }
 
+/** How the identity got onto the Windows pools' scale sets. */
+export interface AttachIdentityResult {
+  /** Every Windows pool's scale set, in the request's pool order. */
+  scaleSets: string[];
+  /** Those this binding's change was written to (the others had the identity already). */
+  attached: string[];
+}
+
 /** What each step of the provisioning returns. */
 export type ProvisionResults = Omit<{ [N in ActivityName]: Output<N> }, 'ensureManagedIdentity'> & {
   /** Undefined when the step is skipped (hostIdentity kubeletIdentity). */
   ensureManagedIdentity: ManagedIdentityResult | undefined;
   awaitAdApproval: KdsWait;
+  /** Undefined when skipped (kubeletIdentity, or a run from before coordination: grantKeyVaultAccess attached it). */
+  attachIdentity: AttachIdentityResult | undefined;
 };
 
-/** What the signal handler keeps for the KDS wait. */
+/** What the workflow's handlers keep for the steps. */
 export interface ProvisionContext {
   approval(): Approval | undefined;
+  /** Scale-set changes go through the coordinators; undefined in runs started before (patch fleet-coordination). */
+  scaleSets?: ScaleSetRequests;
 }
 
 const step = stepsFor<ProvisionInput, ProvisionResults, ProvisionContext>();
@@ -141,7 +157,7 @@ export const provisionSteps = graph<ProvisionInput, ProvisionResults, ProvisionC
 
   step.activity('storeUserSecret', {
     needs: ['ensureKeyVault', 'findDomainUser'],
-    policy: quick,
+    policy: dataPlane,
     describe: (r) => `secret ${r.azure.keyVault.secretName} for ${r.gmsa.standardUser}`,
     input: (r, { ensureKeyVault: v, findDomainUser: u }) => {
       const secretUri = `${v.vaultUri.replace(/\/+$/, '')}/secrets/${r.azure.keyVault.secretName}`;
@@ -235,13 +251,45 @@ export const provisionSteps = graph<ProvisionInput, ProvisionResults, ProvisionC
     }),
   }),
 
+  // Through each Windows pool's scale-set coordinator: Azure serialises writes to a scale set, and the identities of
+  // many bindings go on in one PATCH.
+  step.workflow('attachIdentity', {
+    needs: ['confirmAksGmsa', 'ensureManagedIdentity'],
+    skip: (r, ctx) =>
+      !ctx.scaleSets
+        ? 'grantKeyVaultAccess attaches the identity (a run started before scale-set coordination)'
+        : r.options.hostIdentity !== 'managedIdentity'
+          ? 'hostIdentity is kubeletIdentity'
+          : undefined,
+    run: (r, { confirmAksGmsa: c, ensureManagedIdentity: mi }, ctx) => attachIdentity(r, c, mi!, ctx),
+    summary: (a) =>
+      !a
+        ? 'nothing to attach'
+        : a.attached.length
+          ? `identity attached to ${a.attached.join(', ')}`
+          : `identity already on ${a.scaleSets.join(', ')}`,
+    undo: (r, _a, done, ctx) => {
+      const mi = done.ensureManagedIdentity;
+      const c = done.confirmAksGmsa;
+      if (!mi || !c || !ctx.scaleSets) return undefined;
+      return {
+        what: `identity ${r.azure.managedIdentity.name} on the scale sets`,
+        run: async () => {
+          const outcomes = await ctx.scaleSets!.change(scaleSetsOf(r, c), 'detach', mi.id, owner(r));
+          throwIfFailed(outcomes);
+          return outcomes;
+        },
+      };
+    },
+  }),
+
   // After the secret: a role assignment is scoped to it, so it must exist first.
   step.activity('grantKeyVaultAccess', {
     needs: ['confirmAksGmsa', 'ensureManagedIdentity', 'ensureKeyVault', 'storeUserSecret'],
     policy: azureLongRunning,
     describe: (r) =>
       `let ${r.options.hostIdentity === 'managedIdentity' ? 'Windows hosts' : 'the kubelet identity'} read the secret`,
-    input: (r, { confirmAksGmsa: c, ensureManagedIdentity: mi, ensureKeyVault: v }) => ({
+    input: (r, { confirmAksGmsa: c, ensureManagedIdentity: mi, ensureKeyVault: v }, ctx) => ({
       cluster: r.cluster,
       nodeResourceGroup: c.nodeResourceGroup,
       vault: {
@@ -257,15 +305,18 @@ export const provisionSteps = graph<ProvisionInput, ProvisionResults, ProvisionC
       accessMode: v.accessMode ?? r.options.keyVaultAccess,
       secretName: r.azure.keyVault.secretName,
       owner: owner(r),
+      // Coordinated runs attach the identity in attachIdentity; this step then only grants read.
+      ...(ctx.scaleSets ? { attachToScaleSets: false } : {}),
     }),
     summary: (a) =>
       a.scope === 'vault'
         ? `${a.principalId} may read every secret of the vault (an access policy cannot be scoped to one secret)`
         : `${a.principalId} may read the secret only (${a.access} on the secret)`,
-    undo: (r, _a, done) => {
+    undo: (r, _a, done, ctx) => {
       const mi = done.ensureManagedIdentity;
-      const cluster = done.confirmAksGmsa;
-      const principalId = mi?.principalId ?? cluster?.kubeletIdentity?.objectId;
+      // Coordinated runs detach the identity in attachIdentity's undo.
+      const cluster = ctx.scaleSets ? undefined : done.confirmAksGmsa;
+      const principalId = mi?.principalId ?? done.confirmAksGmsa?.kubeletIdentity?.objectId;
       if (!principalId) return undefined;
       const vault = {
         subscriptionId: r.cluster.subscriptionId,
@@ -326,7 +377,7 @@ export const provisionSteps = graph<ProvisionInput, ProvisionResults, ProvisionC
   }),
 
   step.activity('verifyChain', {
-    needs: ['ensureCredentialSpec', 'grantKeyVaultAccess', 'storeUserSecret'],
+    needs: ['ensureCredentialSpec', 'grantKeyVaultAccess', 'storeUserSecret', 'attachIdentity'],
     policy: verification,
     describe: () => 'verify secret → AD → gMSA password → RBAC',
     input: (r, { storeUserSecret: s }) => ({
@@ -353,6 +404,44 @@ export function provisionOutputs(r: ProvisionResults): ProvisionOutputs {
     credentialSpecName: r.ensureCredentialSpec.name,
     hostPrincipalId: r.grantKeyVaultAccess.principalId,
     kdsRootKeyId: r.ensureKdsRootKey.keyId,
+  };
+}
+
+/** The scale set of every Windows pool the request names. */
+function scaleSetsOf(r: ProvisionInput, c: ConfirmAksGmsaResult): ScaleSetTarget[] {
+  return r.cluster.windowsNodePools.map((pool) => ({
+    subscriptionId: r.cluster.subscriptionId,
+    nodeResourceGroup: c.nodeResourceGroup,
+    pool,
+  }));
+}
+
+/** A coordinator's refusal (past Azure's identity limit, no such pool, no permission) fails the step with its reason. */
+function throwIfFailed(outcomes: { ok: boolean; error?: { message: string; type: string } }[]): void {
+  const failed = outcomes.filter((o) => !o.ok);
+  if (failed.length === 0) return;
+  throw ApplicationFailure.nonRetryable(
+    failed.map((o) => o.error?.message ?? 'refused').join('; '),
+    failed[0]!.error?.type ?? ErrorType.PreconditionFailed,
+  );
+}
+
+async function attachIdentity(
+  r: ProvisionInput,
+  c: ConfirmAksGmsaResult,
+  mi: ManagedIdentityResult,
+  ctx: ProvisionContext & StepContext,
+): Promise<AttachIdentityResult> {
+  const targets = scaleSetsOf(r, c);
+  const pools = targets.map((t) => t.pool).join(', ');
+  ctx.waiting(undefined, `queueing the identity at the scale-set coordinator of pool ${pools}`);
+  const outcomes = await ctx.scaleSets!.change(targets, 'attach', mi.id, owner(r), () =>
+    ctx.waiting(undefined, `queued at the scale-set coordinator of pool ${pools}: waiting for its PATCH`),
+  );
+  throwIfFailed(outcomes);
+  return {
+    scaleSets: outcomes.map((o, i) => o.scaleSet ?? targets[i]!.pool),
+    attached: outcomes.flatMap((o, i) => (o.changed ? [o.scaleSet ?? targets[i]!.pool] : [])),
   };
 }
 

@@ -4,9 +4,20 @@
  * Windows pools, and hand out the cluster's kubeconfig to the Kubernetes activities.
  */
 import type { ManagedCluster } from '@azure/arm-containerservice';
+import { ApplicationFailure } from '@temporalio/common';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { AzureClients } from './clients.js';
-import { azureCall, azureFailure, codeOf, statusOf } from './errors.js';
-import { resumableOperation } from './poll.js';
+import {
+  azureCall,
+  azureFailure,
+  codeOf,
+  lroError,
+  retryAfterMs,
+  statusOf,
+  type AzureFailureDetails,
+} from './errors.js';
+import { pollWithHeartbeat, type LroHeartbeat } from './poll.js';
+import { activityContext, beat } from '../keep-alive.js';
 import { ErrorType, fatal, transient } from '../../contract/errors.js';
 import type { ClusterRef, ConfirmAksGmsaInput, ConfirmAksGmsaResult } from '../../contract/activities.js';
 
@@ -18,6 +29,48 @@ const label = (c: ClusterCoordinates) => `cluster ${c.resourceGroup}/${c.name}`;
 function enableCommand(c: ClusterCoordinates, fqdn: string, dnsServer?: string): string {
   const dns = dnsServer ? ` --gmsa-dns-server ${dnsServer} --gmsa-root-domain-name ${fqdn}` : '';
   return `az aks update --subscription ${c.subscriptionId} -g ${c.resourceGroup} -n ${c.name} --enable-windows-gmsa${dns}`;
+}
+
+/** The az command that brings a Failed cluster back: an update with no change reconciles it to its goal state. */
+const repairCommand = (c: ClusterCoordinates) =>
+  `az aks update --subscription ${c.subscriptionId} -g ${c.resourceGroup} -n ${c.name}`;
+
+/** The two writes this step makes, by name: the key of each one's poller state in the heartbeat. */
+const enableWhat = (c: ClusterCoordinates) => `enable Windows gMSA on ${label(c)}`;
+const changeWhat = (c: ClusterCoordinates) => `change the Windows gMSA settings of ${label(c)}`;
+
+/** provisioningState values of a managed cluster with an operation under way (the REST spec's enum). */
+const RUNNING = /^(Creating|Updating|Upgrading|Deleting|Starting|Stopping|Scaling|Migrating|Canceling)$/i;
+/** Ends of an operation that leave the cluster short of its goal: an update with no change reconciles them. */
+const FAILED = /^(Failed|Canceled)$/i;
+/** AKS's code and text for a node drain an eviction could not pass (error-code-poddrainfailure, AKS troubleshooting). */
+const DRAIN_BLOCKED = /PodDrainFailure|\bDrain node\b|disruption budget|debugdrainfailures/i;
+
+/**
+ * How often a wait for a busy cluster reads it, unless the connection sets pollIntervalMs: every binding on the
+ * cluster waits the same way, and ARM refills a principal's read budget at 25 per second (request-limits-and-
+ * throttling), so 200 waiters at 10 s stay well inside it. Jittered, so that they do not read in step.
+ */
+const CLUSTER_POLL_MS = 10_000;
+const jitter = (ms: number) => Math.round(ms * (0.8 + 0.4 * Math.random()));
+
+/** The poller states an earlier attempt of this activity heartbeat, by operation (poll.ts `LroHeartbeat`). */
+function savedOperations(): Record<string, string> {
+  const details = activityContext()?.info.heartbeatDetails as Partial<LroHeartbeat> | undefined;
+  return { ...(details?.operations ?? {}) };
+}
+
+function resultOf(cluster: ManagedCluster, enabledByThisRun: boolean): ConfirmAksGmsaResult {
+  const kubelet = cluster.identityProfile?.kubeletidentity;
+  return {
+    clusterId: String(cluster.id),
+    nodeResourceGroup: String(cluster.nodeResourceGroup),
+    enabledByThisRun,
+    kubeletIdentity:
+      kubelet?.objectId && kubelet.clientId && kubelet.resourceId
+        ? { objectId: kubelet.objectId, clientId: kubelet.clientId, resourceId: kubelet.resourceId }
+        : undefined,
+  };
 }
 
 export function createAksActivities(clients: AzureClients) {
@@ -46,9 +99,124 @@ export function createAksActivities(clients: AzureClients) {
     }
   }
 
+  /**
+   * The cluster once no operation runs on it: AKS takes one write at a time (a PUT meanwhile is refused with 409
+   * OperationNotAllowed, "Troubleshoot OperationNotAllowed errors"), and only a settled cluster says whether its
+   * profile is in force. Polls GET, heartbeating what it waits for; a cancellation ends the wait (nothing of ours
+   * is in flight).
+   */
+  async function settled(cluster: ClusterCoordinates, first: ManagedCluster): Promise<ManagedCluster> {
+    const ctx = activityContext();
+    const operations = savedOperations();
+    let current = first;
+    for (let polls = 1; RUNNING.test(current.provisioningState ?? ''); polls++) {
+      const state = String(current.provisioningState);
+      beat({
+        waitingFor: `${label(cluster)} to end its running operation (provisioningState ${state})`,
+        status: state,
+        polls,
+        operations,
+      } satisfies LroHeartbeat);
+      const ms = jitter(clients.pollIntervalMs ?? CLUSTER_POLL_MS);
+      await (ctx ? ctx.sleep(ms) : delay(ms));
+      current = await getCluster(cluster);
+    }
+    return current;
+  }
+
+  /**
+   * The PUT of `desired`, polled to its end and heartbeating its poller state, from which a later attempt resumes
+   * it (`resumeEarlierWrite`): that one has already seen any earlier write through, so this one always sends.
+   */
+  const sendPut = async (cluster: ClusterCoordinates, what: string, desired: ManagedCluster, eTag?: string) =>
+    pollWithHeartbeat(
+      what,
+      await clients
+        .aks(cluster.subscriptionId)
+        .managedClusters.beginCreateOrUpdate(cluster.resourceGroup, cluster.name, desired, {
+          updateIntervalInMs: clients.pollIntervalMs,
+          ...(eTag ? { ifMatch: eTag } : {}),
+        }),
+    );
+
+  /**
+   * The write an earlier attempt of this activity sent and heartbeat before it died: seen through to its end
+   * before anything is decided, since the cluster stays busy with it. `enabled` says whether it was the write
+   * that turned gMSA on. A Failed end that a retry may fix, or an operation Azure no longer knows, leaves the
+   * decision to the cluster's fresh state.
+   */
+  async function resumeEarlierWrite(cluster: ClusterCoordinates, current: ManagedCluster) {
+    const saved = savedOperations();
+    for (const [what, enabled] of [
+      [enableWhat(cluster), true],
+      [changeWhat(cluster), false],
+    ] as const) {
+      if (!saved[what]) continue;
+      try {
+        await pollWithHeartbeat(
+          what,
+          await clients
+            .aks(cluster.subscriptionId)
+            .managedClusters.beginCreateOrUpdate(cluster.resourceGroup, cluster.name, current, {
+              updateIntervalInMs: clients.pollIntervalMs,
+              resumeFrom: saved[what],
+            }),
+        );
+        return { enabled };
+      } catch (e) {
+        if (statusOf(e) === 404) return undefined;
+        const f = writeFailure(e, what, cluster);
+        if (f.type !== ErrorType.Transient) throw f;
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** A failed PUT or operation, classified; the causes AKS reports for gMSA writes say what to change. */
+  function writeFailure(e: unknown, what: string, cluster: ClusterRef | ClusterCoordinates, hint?: string) {
+    if (statusOf(e) === 412) {
+      // Nothing was written: the next attempt reads the cluster again and builds its PUT on the new state.
+      return transient(
+        `${what}: the cluster changed since it was read (412 ${codeOf(e) ?? 'PreconditionFailed'}); reading it again`,
+        undefined,
+        e instanceof Error ? e : undefined,
+      );
+    }
+    if (statusOf(e) === 409 && codeOf(e) === 'OperationNotAllowed') {
+      // Another write got there between our read and our PUT: the next attempt waits for it, then decides.
+      return transient(
+        `${what}: another operation runs on the cluster (409 OperationNotAllowed: ${(e as Error).message}); the next attempt waits for it`,
+        retryAfterMs(e),
+        e instanceof Error ? e : undefined,
+      );
+    }
+    const lro = lroError(e);
+    if (lro && DRAIN_BLOCKED.test(`${lro.code ?? ''} ${lro.message ?? ''}`)) {
+      // The same update drains the same nodes into the same budget: no retry passes until someone changes it.
+      const pdb = /(\S+)\/\S+ blocked by pdb (\S+)/.exec(lro.message ?? '');
+      const which = pdb ? `the PodDisruptionBudget ${pdb[1]}/${pdb[2]}` : 'a PodDisruptionBudget';
+      return ApplicationFailure.create({
+        type: ErrorType.PreconditionFailed,
+        message:
+          `${what}: the operation ended Failed: ${lro.code}: ${lro.message} — enabling gMSA reimages the cluster's ` +
+          `Windows nodes, and AKS drains each node first; ${which} allows no disruption, so the Windows pool's drain ` +
+          `is blocked (kubectl get pdb -A: ALLOWED DISRUPTIONS 0). Relax it or scale its workload out, then run this ` +
+          `provisioning again (it re-sends the update) or repair the cluster yourself: ${repairCommand(cluster)}`,
+        nonRetryable: true,
+        details: [{ azureCode: lro.code } satisfies AzureFailureDetails],
+        cause: e instanceof Error ? e : undefined,
+      });
+    }
+    return azureFailure(e, what, hint);
+  }
+
   async function confirmAksGmsa(input: ConfirmAksGmsaInput): Promise<ConfirmAksGmsaResult> {
     const { cluster, domainFqdn, dnsServer, enable } = input;
-    const current = await getCluster(cluster);
+    let current = await getCluster(cluster);
+    const resumed = enable ? await resumeEarlierWrite(cluster, current) : undefined;
+    if (resumed) current = await getCluster(cluster);
+    current = await settled(cluster, current);
     await checkWindowsPools(cluster);
     if (!current.windowsProfile) {
       throw fatal(
@@ -62,67 +230,47 @@ export function createAksActivities(clients: AzureClients) {
       have?.enabled === true &&
       (have.dnsServer ?? undefined) === want.dnsServer &&
       (have.rootDomainName ?? '').toLowerCase() === (want.rootDomainName ?? '').toLowerCase();
-    let enabledByThisRun = false;
-    let result = current;
-    if (!same) {
-      if (!enable) {
-        const state = have?.enabled
-          ? `gMSA is enabled with dnsServer=${have.dnsServer ?? '(none)'}, rootDomainName=${have.rootDomainName ?? '(none)'}`
-          : 'gMSA is not enabled';
+    // A failed update leaves its goal state in the profile: gMSA reads as set but is not in force on the nodes.
+    const failed = FAILED.test(current.provisioningState ?? '');
+    if (same && !failed) return resultOf(current, resumed?.enabled === true);
+    if (!enable) {
+      if (same) {
         throw fatal(
           ErrorType.PreconditionFailed,
-          `${label(cluster)}: ${state} and this provisioning may not change it (options.enableGmsaOnCluster is false). Run: ${enableCommand(cluster, domainFqdn, dnsServer)}`,
+          `${label(cluster)} is ${current.provisioningState}: its last operation failed, so the gMSA profile it shows is not in force, and this provisioning may not update the cluster (options.enableGmsaOnCluster is false). AKS brings a failed cluster back with an update that changes nothing; run: ${repairCommand(cluster)}`,
         );
       }
-      const desired: ManagedCluster = {
-        ...current,
-        windowsProfile: { ...current.windowsProfile, gmsaProfile: want },
-      };
-      const what = `enable Windows gMSA on ${label(cluster)}`;
-      try {
-        // The PUT carries the whole cluster as read: with If-Match on the etag read, a change another team made
-        // since is refused (412) instead of overwritten ("Optimistic concurrency" in the AKS docs; eTag and
-        // If-Match in the managedClusters spec). A cluster read without an etag is sent as before.
-        result = await resumableOperation(what, (resumeFrom) =>
-          clients
-            .aks(cluster.subscriptionId)
-            .managedClusters.beginCreateOrUpdate(cluster.resourceGroup, cluster.name, desired, {
-              updateIntervalInMs: clients.pollIntervalMs,
-              resumeFrom,
-              ...(current.eTag ? { ifMatch: current.eTag } : {}),
-            }),
-        );
-      } catch (e) {
-        if (statusOf(e) === 412) {
-          // Nothing was written: the next attempt reads the cluster again and builds its PUT on the new state.
-          throw transient(
-            `${what}: the cluster changed since it was read (412 ${codeOf(e) ?? 'PreconditionFailed'}); reading it again`,
-            undefined,
-            e instanceof Error ? e : undefined,
-          );
-        }
-        // AKS refuses gMSA on a service-principal cluster; say how to convert it rather than how to retry.
-        const needsIdentity = statusOf(e) === 400 && /managed identity/i.test(String((e as Error).message));
-        throw azureFailure(
-          e,
-          what,
-          needsIdentity
-            ? `convert the cluster first: az aks update -g ${cluster.resourceGroup} -n ${cluster.name} --enable-managed-identity`
-            : `or run it yourself: ${enableCommand(cluster, domainFqdn, dnsServer)}`,
-        );
-      }
-      enabledByThisRun = have?.enabled !== true;
+      const state = have?.enabled
+        ? `gMSA is enabled with dnsServer=${have.dnsServer ?? '(none)'}, rootDomainName=${have.rootDomainName ?? '(none)'}`
+        : 'gMSA is not enabled';
+      throw fatal(
+        ErrorType.PreconditionFailed,
+        `${label(cluster)}: ${state} and this provisioning may not change it (options.enableGmsaOnCluster is false). Run: ${enableCommand(cluster, domainFqdn, dnsServer)}`,
+      );
     }
-    const kubelet = result.identityProfile?.kubeletidentity;
-    return {
-      clusterId: String(result.id),
-      nodeResourceGroup: String(result.nodeResourceGroup),
-      enabledByThisRun,
-      kubeletIdentity:
-        kubelet?.objectId && kubelet.clientId && kubelet.resourceId
-          ? { objectId: kubelet.objectId, clientId: kubelet.clientId, resourceId: kubelet.resourceId }
-          : undefined,
-    };
+    // Re-sending the goal to a Failed cluster is `az aks update` with no change: AKS reconciles it.
+    const turnsOn = have?.enabled !== true || failed;
+    const what = turnsOn ? enableWhat(cluster) : changeWhat(cluster);
+    const desired: ManagedCluster = { ...current, windowsProfile: { ...current.windowsProfile, gmsaProfile: want } };
+    let result: ManagedCluster;
+    try {
+      // The PUT carries the whole cluster as read: with If-Match on the etag read, a change another team made
+      // since is refused (412) instead of overwritten ("Optimistic concurrency" in the AKS docs; eTag and
+      // If-Match in the managedClusters spec). A cluster read without an etag is sent as before.
+      result = await sendPut(cluster, what, desired, current.eTag);
+    } catch (e) {
+      // AKS refuses gMSA on a service-principal cluster; say how to convert it rather than how to retry.
+      const needsIdentity = statusOf(e) === 400 && /managed identity/i.test(String((e as Error).message));
+      throw writeFailure(
+        e,
+        what,
+        cluster,
+        needsIdentity
+          ? `convert the cluster first: az aks update -g ${cluster.resourceGroup} -n ${cluster.name} --enable-managed-identity`
+          : `or run it yourself: ${enableCommand(cluster, domainFqdn, dnsServer)}`,
+      );
+    }
+    return resultOf(result, turnsOn);
   }
 
   return { confirmAksGmsa };

@@ -21,10 +21,40 @@ interface SdkError {
 }
 
 /** Codes ARM uses for "another operation is running": a retry later succeeds. */
-const BUSY_CODES = new Set(['OperationNotAllowed', 'AnotherOperationInProgress', 'OperationPreempted']);
+const BUSY_CODES = new Set(['AnotherOperationInProgress', 'OperationPreempted']);
+/**
+ * Compute and AKS say "busy" as OperationNotAllowed with "another operation is in progress" (or "there's an in
+ * progress … operation") in the text; the same code also refuses for good ("exceeds the total limit of '100'
+ * Virtual Machine instances", a quota), which a retry never fixes.
+ */
+const BUSY_TEXT = /in progress|another operation|previous operation/i;
+/** True when Azure's code and text say another operation holds the resource: it ends, and a retry then succeeds. */
+const busyCode = (code: string | undefined, message = '') =>
+  !!code && (BUSY_CODES.has(code) || (/^OperationNotAllowed$/i.test(code) && BUSY_TEXT.test(message)));
 /** Key Vault's 409 for two writes racing on one vault (not the soft-delete name conflict, which shares the code). */
 const busyVault = (e: SdkError) =>
   e.code === 'ConflictError' && /changed from the point|serialize/i.test(e.message ?? '');
+
+/**
+ * How long a busy answer waits when it carries no Retry-After: the other operation lasts about 40 s on a scale set
+ * and minutes on a cluster (a VMSS update's median, an AKS update's 5-10 minutes), so a retry within a second or
+ * two only meets the same 409. The delay is drawn from the range so that a crowd refused
+ * together does not come back together ("Retry guidance", Azure Architecture Center: add jitter to back-offs).
+ */
+export const BUSY_RETRY_MS = { min: 10_000, max: 30_000 } as const;
+
+/**
+ * How long a 403 "please observe propagation time" waits (Key Vault's ForbiddenByRbac right after a role
+ * assignment): Azure RBAC takes up to 10 minutes to get there ("Troubleshoot Azure RBAC"), so a step's policy
+ * budgets 10 minutes / 30 s = 20 attempts or more of it.
+ */
+export const PROPAGATION_RETRY_MS = 30_000;
+
+/** One jittered wait within BUSY_RETRY_MS (`random` in [0, 1), for tests). */
+export function busyRetryMs(random: () => number = Math.random): number {
+  return Math.round(BUSY_RETRY_MS.min + random() * (BUSY_RETRY_MS.max - BUSY_RETRY_MS.min));
+}
+
 /**
  * What @azure/core-lro (2.x and 3.x, `processOperationStatus`) throws when an operation's status is Failed: a
  * plain Error, no status or code, whose text is the only place Azure's `error.code` and `error.message` survive.
@@ -53,8 +83,7 @@ export function lroFailureClass(code: string | undefined, message = ''): ErrorTy
   if (!code) return ErrorType.Transient;
   // Compute reports a quota overrun as OperationNotAllowed; as an operation's end state it is never "busy".
   if (/quota/i.test(`${code} ${message}`)) return ErrorType.PreconditionFailed;
-  if (LRO_TRANSIENT.test(code)) return ErrorType.Transient;
-  if (/^OperationNotAllowed$/i.test(code) && /in progress|another operation/i.test(message)) return ErrorType.Transient;
+  if (LRO_TRANSIENT.test(code) || busyCode(code, message)) return ErrorType.Transient;
   if (/Authoriz|Forbidden/i.test(code)) return ErrorType.Forbidden;
   if (/NotFound$/i.test(code)) return ErrorType.NotFound;
   if (/Conflict/i.test(code)) return ErrorType.Conflict;
@@ -95,13 +124,16 @@ export function azureFailure(e: unknown, what: string, hint = ''): ApplicationFa
       const type = lroFailureClass(lro.code, lro.message);
       const said = lro.code ? `${lro.code}: ${lro.message ?? ''}` : 'no error code or message from Azure';
       const message = `${what}: the operation ended Failed: ${said}`;
-      const details: AzureFailureDetails = { azureCode: lro.code };
+      // Ended Failed because another operation took the resource (OperationPreempted, …): wait as a busy 409 does.
+      const wait = busyCode(lro.code, lro.message) ? busyRetryMs() : undefined;
+      const details: AzureFailureDetails = { azureCode: lro.code, ...(wait ? { retryAfterMs: wait } : {}) };
       return ApplicationFailure.create({
         type,
         message: type === ErrorType.Transient ? message : hint ? `${message} — ${hint}` : message,
         nonRetryable: type !== ErrorType.Transient,
         details: [details],
         cause,
+        ...(wait ? { nextRetryDelay: wait } : {}),
       });
     }
     if (err.name === 'AbortError') return transient(`${what}: cancelled`, undefined, cause);
@@ -118,6 +150,11 @@ export function azureFailure(e: unknown, what: string, hint = ''): ApplicationFa
     return transient(isTransientNetworkCode(err.code ?? '') ? `${what}: network ${err.code}` : text, undefined, cause);
   }
   if (status === 429) return transient(text, retryAfterMs(e), cause);
+  // Busy (a 409, or a failed operation read from its Location URL with a busy code): Azure's Retry-After when it
+  // sends one, else a jittered wait long enough for the other operation to end.
+  if (status >= 400 && status < 500 && (busyCode(err.code, err.message) || busyVault(err))) {
+    return transient(text, retryAfterMs(e) ?? busyRetryMs(), cause);
+  }
   // A failed operation polled through its Location URL comes back as an HTTP error whose code is the operation's
   // ("Track asynchronous Azure operations"): a code that says "try again" wins over a generic 4xx status.
   if (status >= 400 && status < 500 && err.code && LRO_TRANSIENT.test(err.code)) {
@@ -127,14 +164,18 @@ export function azureFailure(e: unknown, what: string, hint = ''): ApplicationFa
   if (status === 401) return fatal(ErrorType.Unauthorized, withHint, cause);
   if (status === 403 && /propagation time/i.test(err.message ?? '')) {
     // Key Vault's ForbiddenByRbac right after a role assignment: Azure RBAC takes up to 10 minutes to get there.
-    return transient(`${text} — a new role assignment may still be propagating (up to 10 minutes)`, undefined, cause);
+    return transient(
+      `${text} — a new role assignment may still be propagating (up to 10 minutes)`,
+      retryAfterMs(e) ?? PROPAGATION_RETRY_MS,
+      cause,
+    );
   }
   if (status === 403) return fatal(ErrorType.Forbidden, withHint, cause);
   if (status === 404) return fatal(ErrorType.NotFound, withHint, cause);
   if (status === 409) {
-    return (err.code && BUSY_CODES.has(err.code)) || busyVault(err)
-      ? transient(text, retryAfterMs(e), cause)
-      : fatal(ErrorType.Conflict, withHint, cause);
+    // OperationNotAllowed without "in progress" (busy is handled above) is a refusal that stays: a limit, a quota.
+    if (/^OperationNotAllowed$/i.test(err.code ?? '')) return fatal(ErrorType.PreconditionFailed, withHint, cause);
+    return fatal(ErrorType.Conflict, withHint, cause);
   }
   if (status === 412) return fatal(ErrorType.PreconditionFailed, withHint, cause);
   // Other 4xx: Azure's code says which kind of refusal (a quota, a SKU, a bad parameter).

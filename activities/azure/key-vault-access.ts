@@ -1,15 +1,16 @@
 /**
  * Windows hosts' access to the secret (Grant-AkvAccessToAksWindowsHosts). With hostIdentity managedIdentity the
  * identity is appended to each Windows pool's scale set, keeping the identities already there (the kubelet's and
- * any other); with kubeletIdentity no scale set changes. Then the principal gets read on the secret: on an RBAC
+ * any other), unless the caller says `attachToScaleSets: false` (the scale sets' coordinators attach it, see
+ * scale-set-identities.ts); with kubeletIdentity no scale set changes. Then the principal gets read on the secret: on an RBAC
  * vault the "Key Vault Secrets User" role scoped to the one secret, marked as this binding's; on an access-policy
  * vault (which cannot scope) `get` on every secret, recorded in a vault tag when this product added it. The
  * removals take back only what those marks say this product gave.
  */
-import type { VirtualMachineScaleSet, VirtualMachineScaleSetIdentity } from '@azure/arm-compute';
+import type { VirtualMachineScaleSet } from '@azure/arm-compute';
 import type { AzureClients } from './clients.js';
 import { azureCall, isNotFound } from './errors.js';
-import { resumableOperation } from './poll.js';
+import { IDENTITY_ID, identityChange, listScaleSets, patchIdentity, poolScaleSet } from './scale-set-identities.js';
 import { accessTag, otherAccessRecords, parseAccessTag } from './tags.js';
 import {
   ensureAccessPolicy,
@@ -31,76 +32,6 @@ import type {
   RevokeKeyVaultAccessInput,
 } from '../../contract/activities.js';
 
-const POOL_TAG = 'aks-managed-poolName';
-const IDENTITY_ID =
-  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/([^/]+)$/i;
-
-const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-
-/**
- * The PATCH body that adds or removes one user-assigned identity, in Azure's merge form: a scale set's PATCH
- * merges `userAssignedIdentities` into what it has, `{}` attaching an identity and `null` detaching it, and leaves
- * every identity it does not name in place ("Configure managed identities for Azure resources on a virtual machine
- * scale set using REST API calls", Microsoft Entra docs; VirtualMachineScaleSetUpdate in
- * specification/compute/resource-manager/Microsoft.Compute/ComputeRP). Sending only the change, never a copy of
- * the map read earlier, means an identity another team attached or detached since that read stays as they left
- * it. `type` still names every kind the scale set keeps; the last user-assigned identity goes by `type` alone
- * (`None`, or `SystemAssigned` when there is one), as the same page says. Undefined when there is nothing to do.
- */
-export function identityChange(
-  current: VirtualMachineScaleSetIdentity | undefined,
-  change: { add: string } | { remove: string },
-): VirtualMachineScaleSetIdentity | undefined {
-  const system = /SystemAssigned/i.test(current?.type ?? '');
-  const ids = Object.keys(current?.userAssignedIdentities ?? {});
-  const target = 'add' in change ? change.add : change.remove;
-  const attached = ids.some((id) => sameId(id, target));
-  if ('add' in change) {
-    if (attached) return undefined;
-    return {
-      type: system ? 'SystemAssigned, UserAssigned' : 'UserAssigned',
-      userAssignedIdentities: { [target]: {} },
-    };
-  }
-  if (!attached) return undefined;
-  const others = ids.filter((id) => !sameId(id, target));
-  if (others.length === 0) return { type: system ? 'SystemAssigned' : 'None' };
-  return {
-    type: system ? 'SystemAssigned, UserAssigned' : 'UserAssigned',
-    // The SDK's type has no null values; the REST contract does (the removal form above).
-    userAssignedIdentities: { [target]: null } as unknown as VirtualMachineScaleSetIdentity['userAssignedIdentities'],
-  };
-}
-
-/** One identity change on one scale set, waited for to the end of its long-running operation. */
-async function patchIdentity(
-  clients: AzureClients,
-  subscriptionId: string,
-  nodeResourceGroup: string,
-  vmss: VirtualMachineScaleSet,
-  identity: VirtualMachineScaleSetIdentity,
-): Promise<void> {
-  const what = `update identities of scale set ${nodeResourceGroup}/${vmss.name}`;
-  // ARM checks the linked action on each identity named (403 LinkedAuthorizationFailed without it).
-  const hint =
-    'the worker needs Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action on the identity (role Managed Identity Operator) besides write on the scale set';
-  await azureCall(
-    what,
-    () =>
-      resumableOperation(what, (resumeFrom) =>
-        clients
-          .compute(subscriptionId)
-          .virtualMachineScaleSets.beginUpdate(
-            nodeResourceGroup,
-            String(vmss.name),
-            { identity },
-            { updateIntervalInMs: clients.pollIntervalMs, resumeFrom },
-          ),
-      ),
-    hint,
-  );
-}
-
 /**
  * Detaches `identityId` from every scale set in the node resource group that has it (any pool, not only the
  * Windows ones: a dangling reference anywhere breaks that scale set's next update). Returns the names changed.
@@ -111,42 +42,22 @@ export async function detachFromScaleSets(
   nodeResourceGroup: string,
   identityId: string,
 ): Promise<string[]> {
-  const all = await azureCall(`list scale sets in ${nodeResourceGroup}`, async () => {
-    const out: VirtualMachineScaleSet[] = [];
-    for await (const s of clients.compute(subscriptionId).virtualMachineScaleSets.list(nodeResourceGroup)) out.push(s);
-    return out;
-  });
+  const all = await listScaleSets(clients, subscriptionId, nodeResourceGroup);
   const changed: string[] = [];
   for (const vmss of all) {
-    const identity = identityChange(vmss.identity, { remove: identityId });
+    const identity = identityChange(vmss.identity, { remove: [identityId] });
     if (!identity) continue;
-    await patchIdentity(clients, subscriptionId, nodeResourceGroup, vmss, identity);
+    await patchIdentity(clients, subscriptionId, nodeResourceGroup, String(vmss.name), identity);
     changed.push(String(vmss.name));
   }
   return changed;
 }
 
 export function createKeyVaultAccessActivities(clients: AzureClients) {
-  /** The scale set of each named Windows pool, by AKS's pool tag, falling back to its naming pattern. */
+  /** The scale set of each named Windows pool (scale-set-identities.ts: by AKS's pool tag, else its name). */
   async function windowsScaleSets(cluster: ClusterRef, nodeResourceGroup: string): Promise<VirtualMachineScaleSet[]> {
-    const all: VirtualMachineScaleSet[] = await azureCall(`list scale sets in ${nodeResourceGroup}`, async () => {
-      const out: VirtualMachineScaleSet[] = [];
-      for await (const s of clients.compute(cluster.subscriptionId).virtualMachineScaleSets.list(nodeResourceGroup))
-        out.push(s);
-      return out;
-    });
-    return cluster.windowsNodePools.map((pool) => {
-      const found =
-        all.find((s) => s.tags?.[POOL_TAG]?.toLowerCase() === pool.toLowerCase()) ??
-        all.find((s) => s.name?.toLowerCase() === `aks${pool}`.toLowerCase());
-      if (!found) {
-        throw fatal(
-          ErrorType.PreconditionFailed,
-          `no scale set for node pool '${pool}' in ${nodeResourceGroup} (looked for tag ${POOL_TAG}=${pool}); scale sets there: ${all.map((s) => s.name).join(', ') || 'none'}`,
-        );
-      }
-      return found;
-    });
+    const all = await listScaleSets(clients, cluster.subscriptionId, nodeResourceGroup);
+    return cluster.windowsNodePools.map((pool) => poolScaleSet(all, pool, nodeResourceGroup));
   }
 
   async function grantKeyVaultAccess(input: GrantKeyVaultAccessInput): Promise<GrantKeyVaultAccessResult> {
@@ -174,11 +85,12 @@ export function createKeyVaultAccessActivities(clients: AzureClients) {
       );
     }
     const scaleSetsUpdated: string[] = [];
-    if (managedIdentity && input.hostIdentity === 'managedIdentity') {
+    // attachToScaleSets false: the scale sets' coordinators attach the identity (scale-set-identities.ts).
+    if (managedIdentity && input.hostIdentity === 'managedIdentity' && input.attachToScaleSets !== false) {
       for (const vmss of await windowsScaleSets(cluster, nodeResourceGroup)) {
-        const identity = identityChange(vmss.identity, { add: managedIdentity.id });
+        const identity = identityChange(vmss.identity, { add: [managedIdentity.id] });
         if (!identity) continue;
-        await patchIdentity(clients, cluster.subscriptionId, nodeResourceGroup, vmss, identity);
+        await patchIdentity(clients, cluster.subscriptionId, nodeResourceGroup, String(vmss.name), identity);
         scaleSetsUpdated.push(String(vmss.name));
       }
     }
@@ -289,9 +201,9 @@ export function createKeyVaultAccessActivities(clients: AzureClients) {
     }
     const scaleSetsUpdated: string[] = [];
     for (const vmss of await windowsScaleSets(input.cluster, input.nodeResourceGroup)) {
-      const identity = identityChange(vmss.identity, { remove: input.identityId });
+      const identity = identityChange(vmss.identity, { remove: [input.identityId] });
       if (!identity) continue;
-      await patchIdentity(clients, input.cluster.subscriptionId, input.nodeResourceGroup, vmss, identity);
+      await patchIdentity(clients, input.cluster.subscriptionId, input.nodeResourceGroup, String(vmss.name), identity);
       scaleSetsUpdated.push(String(vmss.name));
     }
     return { scaleSetsUpdated };

@@ -1,12 +1,13 @@
 /**
  * Microsoft.ContainerService/managedClusters: GET, PUT as a long-running operation (with the gMSA rules AKS
- * enforces and its optimistic concurrency), agentPools list and the cluster credential listings.
+ * enforces, its optimistic concurrency, one operation at a time and the goal state a GET shows while it runs or
+ * after it failed), agentPools list and the cluster credential listings.
  */
 import { randomUUID } from 'node:crypto';
 import { armError, json, notFound, type Reply } from './arm-http.js';
 import { clone, rgPath, scopeError, type Ctx, type Route } from './context.js';
 import { startOperation } from './lro.js';
-import { get, put, type Resource } from './world.js';
+import { get, key, put, type Operation, type Resource, type World } from './world.js';
 
 const NS = 'Microsoft.ContainerService';
 const CLUSTER = rgPath(NS, 'managedClusters/([^/]+)');
@@ -20,6 +21,50 @@ interface ClusterProps {
 }
 
 const props = (r: Resource) => r.properties as ClusterProps;
+
+/** States of a cluster whose operation still runs: AKS refuses another write meanwhile. */
+const RUNNING = /^(Creating|Updating|Upgrading|Deleting|Starting|Stopping|Scaling|Migrating|Canceling)$/i;
+
+/**
+ * Each cluster's latest PUT: the cluster as that PUT left it (its goal state) and the operation applying it. An
+ * operation made to fail (`lroFailed`) puts the resource back as it was (lro.ts `failOperation`), which is ARM's
+ * way for most resources but not AKS's: a failed managed-cluster update keeps its goal state and only turns
+ * `Failed` (after a failed upgrade `kubernetesVersion` is the target, `currentKubernetesVersion` the old one), and an
+ * update with no change is what reconciles it. So the goal is put back, `Failed`, the next time the cluster is read.
+ */
+const pending = new WeakMap<World, Map<string, { operation: Operation; cluster: Resource }>>();
+function goals(world: World) {
+  let m = pending.get(world);
+  if (!m) pending.set(world, (m = new Map()));
+  return m;
+}
+
+function keepFailedGoal(world: World, id: string) {
+  const goal = goals(world).get(key(id));
+  if (!goal || goal.operation.status === 'InProgress') return;
+  goals(world).delete(key(id));
+  if (goal.operation.status !== 'Failed') return;
+  props(goal.cluster).provisioningState = 'Failed';
+  goal.cluster.eTag = randomUUID();
+  put(world, goal.cluster);
+}
+
+/**
+ * AKS's error when a drain finds a pod it may not evict: a PodDisruptionBudget that allows no disruption (code
+ * UpgradeFailed, text as in "Troubleshoot UpgradeFailed errors due to eviction failures caused by PDBs",
+ * learn.microsoft.com/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/error-code-poddrainfailure). AKS
+ * drains a node before it replaces or reimages it; the operation, and the cluster, end `Failed`. For a fault rule:
+ * `{ op: 'PUT managedClusters', kind: 'lroFailed', ...drainBlocked({ pool: 'win1', pod, pdb }) }`. A Windows
+ * node's name is its pool's computer-name prefix (`aks<pool>`) and a six-digit instance number.
+ */
+export function drainBlocked(o: { pool: string; pod: string; pdb: string; namespace?: string }) {
+  const node = `aks${o.pool}000000`;
+  return {
+    errorCode: 'UpgradeFailed',
+    errorMessage: `Drain node ${node} failed when evicting pod ${o.pod} failed with Too Many Requests error. This is often caused by a restrictive Pod Disruption Budget (PDB) policy. See https://aka.ms/aks/debugdrainfailures. Original error: Cannot evict pod as it would violate the pod's disruption budget.. PDB debug info: ${o.namespace ?? 'default'}/${o.pod} blocked by pdb ${o.pdb} with 0 unready pods.`,
+  };
+}
+
 const clusterId = (sub: string, rg: string, name: string) =>
   `/subscriptions/${sub}/resourceGroups/${rg}/providers/${NS}/managedClusters/${name}`;
 
@@ -27,7 +72,9 @@ function find(ctx: Ctx, m: RegExpExecArray) {
   const [, sub, rg, name] = m as unknown as [string, string, string, string];
   const err = scopeError(ctx, sub, rg);
   if (err) return { err };
-  const cluster = get(ctx.world, clusterId(sub, rg, name));
+  const id = clusterId(sub, rg, name);
+  keepFailedGoal(ctx.world, id);
+  const cluster = get(ctx.world, id);
   if (!cluster) return { err: notFound(`${NS}/managedClusters`, name, rg) };
   return { cluster, rg };
 }
@@ -141,19 +188,30 @@ export const aksRoutes: Route[] = [
       const precondition = checkPrecondition(ctx, cluster);
       if (precondition) return precondition;
       // Only a running operation blocks a PUT; a cluster left Failed takes one (that is how it is reconciled).
-      if (/^(Creating|Updating|Upgrading|Deleting|Starting|Stopping)$/i.test(props(cluster).provisioningState)) {
+      const state = props(cluster).provisioningState;
+      if (RUNNING.test(state)) {
+        // AKS's text ("Troubleshoot OperationNotAllowed errors", AKS troubleshooting; Azure/azure-workload-identity
+        // #417 shows it verbatim).
         return armError(
           409,
           'OperationNotAllowed',
-          "Operation is not allowed because there's an in progress update managed cluster operation on the managed cluster. Please wait for it to finish before starting a new operation.",
+          `Operation is not allowed: Another operation (${state}) is in progress, please wait for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation for more details`,
         );
       }
       const body = (ctx.req.body ?? {}) as Resource;
       const invalid = validate(body, cluster);
       if (invalid) return invalid;
       const desired = clone((body.properties ?? {}) as Partial<ClusterProps>);
-      props(cluster).provisioningState = 'Updating';
-      const { headers } = startOperation(
+      // AKS keeps the goal state: GET shows the new spec at once, `Updating` while the nodes catch up.
+      const p = props(cluster);
+      if (desired.windowsProfile) {
+        // AKS never returns the admin password; keep whatever else the caller sent.
+        const { adminPassword: _secret, ...windowsProfile } = desired.windowsProfile;
+        p.windowsProfile = windowsProfile;
+      }
+      if (body.tags) cluster.tags = clone(body.tags);
+      p.provisioningState = 'Updating';
+      const { headers, operation } = startOperation(
         ctx.world,
         ctx.knobs,
         ctx.req,
@@ -161,13 +219,6 @@ export const aksRoutes: Route[] = [
         NS,
         String(cluster.location),
         () => {
-          const p = props(cluster);
-          if (desired.windowsProfile) {
-            // AKS never returns the admin password; keep whatever else the caller sent.
-            const { adminPassword: _secret, ...windowsProfile } = desired.windowsProfile;
-            p.windowsProfile = windowsProfile;
-          }
-          if (body.tags) cluster.tags = clone(body.tags);
           // A cluster-level write changes the cluster's eTag and its agent pools' ("Enhance concurrency control
           // with entity tags (eTags) in Azure Kubernetes Service").
           cluster.eTag = randomUUID();
@@ -176,6 +227,7 @@ export const aksRoutes: Route[] = [
           put(ctx.world, cluster);
         },
       );
+      goals(ctx.world).set(key(cluster.id), { operation, cluster });
       return json(200, cluster, headers);
     },
   },

@@ -9,6 +9,11 @@
  * includes `UserAssigned` must leave at least one attached: clients that detach the last one switch the type to
  * `None` or `SystemAssigned` instead (Azure CLI `vm identity remove`, `_remove_identities`; aad-pod-identity's
  * VMSS `SetUserIdentities`), and the fake refuses the other form.
+ *
+ * Azure's limits on user-assigned identities (contract/coordination.ts): a PATCH naming more than 150 (attached or
+ * detached) is refused with the 400 users quote (Azure/bicep#16559, Azure/aad-pod-identity#813), and one that would
+ * leave more than 512 on the scale set ("Azure subscription and service limits", managed identities) with a 400
+ * whose text is modelled on that one: no public report of Azure's own wording for it was found.
  */
 import { randomUUID } from 'node:crypto';
 import { armError, json, notFound, type Reply } from './arm-http.js';
@@ -113,6 +118,9 @@ export const computeRoutes: Route[] = [
 ];
 
 const IN_PROGRESS = /^(Creating|Updating|Deleting)$/i;
+/** User-assigned identities one request may name, and one scale set may hold (see the header). */
+const PER_REQUEST = 150;
+const PER_RESOURCE = 512;
 const ASSIGN = 'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action';
 const WRITE = 'Microsoft.Compute/virtualMachineScaleSets/write';
 
@@ -152,6 +160,13 @@ function mergeIdentity(ctx: Ctx, vmss: Resource, sent: Identity): { identity: Id
     return armError(400, 'InvalidParameter', `The value '${type}' of parameter 'identity.type' is not valid.`);
   }
   const entries = Object.entries(sent.userAssignedIdentities ?? {});
+  if (entries.length > PER_REQUEST) {
+    return armError(
+      400,
+      'BadRequest',
+      `User Assigned Identities Number '${entries.length}' Assign exceed limit '${PER_REQUEST}' in one request.`,
+    );
+  }
   const attach = entries.filter(([, v]) => v !== null).map(([id]) => id);
   const detach = new Set(entries.filter(([, v]) => v === null).map(([id]) => key(id)));
   const user = /UserAssigned/i.test(type);
@@ -182,7 +197,15 @@ function mergeIdentity(ctx: Ctx, vmss: Resource, sent: Identity): { identity: Id
       const p = mi.properties as { principalId: string; clientId: string };
       map[mi.id] = { principalId: p.principalId, clientId: p.clientId };
     }
-    if (Object.keys(map).length === 0) {
+    const total = Object.keys(map).length;
+    if (total > PER_RESOURCE) {
+      return armError(
+        400,
+        'BadRequest',
+        `User Assigned Identities Number '${total}' exceed limit '${PER_RESOURCE}' on resource '${vmss.id}'.`,
+      );
+    }
+    if (total === 0) {
       return armError(
         400,
         'InvalidParameter',

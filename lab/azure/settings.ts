@@ -19,5 +19,8 @@ export function labSettings(armEndpoint: string, world: World, caFile: string): 
     AZURE_SUBSCRIPTION_ID: world.subscriptionId,
     AZURE_CA_FILE: caFile,
     AZURE_LAB_ADMIN_URL: `${armEndpoint}/_admin`,
+    // The fake's operations last milliseconds to seconds (its latency model scaled): a worker waiting on a busy
+    // cluster looks every half second, not every 10 s as it does against Azure.
+    AZURE_POLL_INTERVAL_MS: '500',
   };
 }

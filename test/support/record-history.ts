@@ -1,14 +1,17 @@
 /**
- * Records the committed replay fixtures of today's provisioning (the step graph with ownership, patches
- * `step-graph-server-retries` and `shared-world-ownership`) on a real dev server with activity doubles: a happy
+ * Records the committed replay fixtures of today's provisioning (the step graph with ownership and scale-set
+ * coordination, patches `step-graph-server-retries`, `shared-world-ownership` and `fleet-coordination`) on a real
+ * dev server with activity doubles: a happy
  * path; retries (a step failing transiently twice, then succeeding); the approval (requireAdApproval and the
  * signed update, after a bare signal that must change nothing); a failure with rollback by ownership; a
  * cancellation while an attempt runs (awaited, then rolled back); and a run caught mid-retry (still running, a step
- * on its 2nd attempt). Rerun only on purpose, together with a patch for the change that makes a new recording
- * necessary; the runs in the old fixtures must still replay.
+ * on its 2nd attempt); and the coordinator of one scale set taking three bindings' identities. Rerun only on
+ * purpose, together with a patch for the change that makes a new recording necessary; the runs in the old
+ * fixtures must still replay.
  *
  * Not recorded here, as today's code cannot produce them again: provision-retry-approval.json (the retry loop,
- * legacy/provision-v1.ts) and provision-v2-*.json (the graph before ownership, legacy/provision-v2.ts).
+ * legacy/provision-v1.ts), provision-v2-*.json (the graph before ownership, legacy/provision-v2.ts) and
+ * provision-v3-*.json (before coordination: grantKeyVaultAccess attached the identity itself).
  *
  *   npx tsx test/support/record-history.ts            a throwaway dev server of its own
  *   TEMPORAL_ADDRESS=127.0.0.1:7233 npx tsx test/support/record-history.ts
@@ -27,6 +30,7 @@ import { freePort } from '../../lab/process.js';
 import { temporalLab } from '../../lab/temporal.js';
 import type { ProvisionRequest } from '../../domain/request.js';
 import { approveAdStepSignal, approveAdStepUpdate, progressQuery } from '../../workflows/definitions.js';
+import { scaleSetCoordinatorId } from '../../contract/coordination.js';
 import { activityDoubles, doubleResult, type Overrides } from '../../lab/activity-doubles.js';
 import { deferred, pollUntil, within } from './poll.js';
 import { exampleRequest } from './requests.js';
@@ -36,15 +40,16 @@ export const HISTORIES = new URL('../fixtures/histories/', import.meta.url);
 
 /** The fixtures this script writes, by file name. */
 export const RECORDED = {
-  happy: 'provision-v3-happy.json',
-  retries: 'provision-v3-retries.json',
-  approval: 'provision-v3-approval.json',
-  rollback: 'provision-v3-rollback.json',
-  cancel: 'provision-v3-cancel.json',
-  midRetry: 'provision-v3-mid-retry.json',
+  happy: 'provision-v4-happy.json',
+  retries: 'provision-v4-retries.json',
+  approval: 'provision-v4-approval.json',
+  rollback: 'provision-v4-rollback.json',
+  cancel: 'provision-v4-cancel.json',
+  midRetry: 'provision-v4-mid-retry.json',
+  coordinator: 'scale-set-identities-batch.json',
 } as const;
 /** What the server said of the retrying step when the mid-retry history was taken (not part of the history). */
-export const MID_RETRY_PENDING = 'provision-v3-mid-retry.pending.json';
+export const MID_RETRY_PENDING = 'provision-v4-mid-retry.pending.json';
 
 async function main(): Promise<void> {
   let stop: (() => Promise<void>) | undefined;
@@ -92,6 +97,44 @@ async function main(): Promise<void> {
 
   try {
     await record(RECORDED.happy, {}, {}, completes);
+
+    // Three bindings on one cluster, each its own identity: the coordinator's history holds their batch (or two).
+    {
+      const taskQueue = uniqueQueue('record');
+      const worker = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowBundle: await workflowBundle(),
+        activities: activityDoubles().activities,
+      });
+      const requests = [1, 2, 3].map((i) => {
+        const r = exampleRequest({ spec: `coordinated-${i}` });
+        r.azure.managedIdentity = { name: `mi-coordinated-${i}` };
+        return r;
+      });
+      await worker.runUntil(async () => {
+        const handles = await Promise.all(
+          requests.map((r) =>
+            env.client.workflow.start('provisionGmsa', {
+              taskQueue,
+              workflowId: `record-${r.gmsa.credentialSpecName}-${Date.now()}`,
+              args: [r],
+            }),
+          ),
+        );
+        await Promise.all(handles.map((h) => h.result()));
+        const { cluster } = requests[0]!;
+        const target = {
+          subscriptionId: cluster.subscriptionId,
+          nodeResourceGroup: doubleResult('confirmAksGmsa', { cluster, domainFqdn: '', enable: true })
+            .nodeResourceGroup,
+          pool: cluster.windowsNodePools[0]!,
+        };
+        const coordinator = env.client.workflow.getHandle(scaleSetCoordinatorId(target, taskQueue));
+        await write(RECORDED.coordinator, coordinator);
+        await coordinator.terminate('recorded');
+      });
+    }
 
     await record(
       RECORDED.retries,

@@ -48,6 +48,30 @@ test('worker and api are built from the Dockerfile, reach temporal by service na
   assert.deepEqual(compose.services.api.ports, ['3000:3000']);
 });
 
+test('the compiled worker runs as two replicas by default, each free to die: distinct identities, no ports, a grace period that fits', () => {
+  const w = compose.services.worker;
+  assert.deepEqual(w.command, ['node', 'dist/worker/main.js'], 'the compiled worker, with the prebuilt bundle');
+  assert.equal(w.deploy.replicas, 2, 'two workers on one queue unless --scale worker=N says otherwise');
+  assert.equal(w.environment.GMSA_TASK_QUEUE, compose.services.api.environment.GMSA_TASK_QUEUE, 'one task queue');
+  // The SDK's identity is <pid>@<hostname>: a fixed name would give every replica the same one (and compose
+  // refuses container_name with more than one replica); a published port would collide between replicas.
+  for (const key of ['container_name', 'hostname', 'ports'])
+    assert.equal(w[key], undefined, `worker sets no ${key}: replicas must not share it`);
+  assert.equal(w.restart, 'unless-stopped', 'a replica that died is started again');
+  // `docker compose stop` sends stop_signal, then SIGKILL after stop_grace_period: it must outlast the worker's
+  // own grace for in-flight steps (GMSA_SHUTDOWN_GRACE_SECONDS), or every stop is a kill.
+  assert.ok(['SIGTERM', 'SIGINT', undefined].includes(w.stop_signal), `the worker shuts down on ${w.stop_signal}`);
+  const grace = Number(w.environment.GMSA_SHUTDOWN_GRACE_SECONDS);
+  const stop = /^(\d+)s$/.exec(String(w.stop_grace_period))?.[1];
+  assert.ok(
+    Number.isFinite(grace) && stop,
+    `grace ${w.environment.GMSA_SHUTDOWN_GRACE_SECONDS}, stop ${w.stop_grace_period}`,
+  );
+  assert.ok(Number(stop) > grace, `stop_grace_period ${stop} s outlasts the worker's ${grace} s`);
+  const readme = readFileSync(`${PROJECT_ROOT}/README.md`, 'utf8');
+  assert.match(readme, /docker compose up[^\n]*--scale worker=/, 'the README shows how to run more workers');
+});
+
 test('the Dockerfile uses a glibc Node 22 image and runs as a non-root user', () => {
   const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!);
   assert.ok(

@@ -10,9 +10,10 @@ import type { ProvisionRequest } from '../../domain/request.js';
 import { provisioningId, PROVISIONING_ID_PATTERN } from '../../domain/workflow-id.js';
 import { exampleRequest } from '../support/requests.js';
 
+/** The example with every defaulted field left out: options keeps only the one it must say. */
 const minimal = () => {
   const r = exampleRequest() as unknown as Record<string, unknown>;
-  delete r.options;
+  r.options = { enableGmsaOnCluster: true };
   delete r.kdsRootKey;
   return r;
 };
@@ -50,7 +51,21 @@ describe('parseProvisionRequest', () => {
   test('does not change the caller’s object', () => {
     const body = minimal();
     parseProvisionRequest(body);
-    assert.equal(body.options, undefined);
+    assert.deepEqual(body.options, { enableGmsaOnCluster: true });
+    assert.equal(body.kdsRootKey, undefined);
+  });
+
+  test('options.enableGmsaOnCluster has no default: enabling gMSA reimages the Windows nodes, the caller says so', () => {
+    const body = minimal();
+    delete body.options;
+    assert.match(
+      errorsOf(body)['/options/enableGmsaOnCluster']!,
+      /is required \(true or false\).*reimages its Windows nodes/,
+    );
+    body.options = { enableGmsaOnCluster: false };
+    const r = parseProvisionRequest(body);
+    assert.ok(r.ok);
+    assert.equal(r.request.options.enableGmsaOnCluster, false);
   });
 
   const limits: [string[], unknown, RegExp][] = [
@@ -145,6 +160,8 @@ describe('parseProvisionRequest', () => {
     assert.deepEqual(ok.request.cluster.windowsNodePools, ['win1', 'win2']);
     assert.equal(ok.request.domain.fqdn, 'contoso.com');
     assert.equal(ok.request.domain.dnsServer, '10.0.0.4');
+    // A params file was written for Confirm-AksGMSAConfiguration, which enables gMSA when it is off.
+    assert.equal(ok.request.options.enableGmsaOnCluster, true);
     const noSub = errorsOf(flat);
     assert.ok(noSub['/subscription-id'], 'names the flat key of the missing subscription');
     const unknown = errorsOf({ ...flat, 'aks-cluster-nmae': 'typo' });

@@ -2,11 +2,18 @@
  * One rule for what a retry can help (contract/retry.ts), and the three classifiers that speak it: Azure's SDK
  * errors, LDAP's, and Kubernetes'. Each is fed the error its client really throws for a failed connection (an
  * Error with the system code, as Node's sockets and DNS, the Azure SDK's RestError and fetch's cause carry it).
+ * Then the waits Azure's own answers call for: a busy resource's jittered 10-30 s, RBAC propagation's 30 s.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiException } from '@kubernetes/client-node';
-import { azureFailure, retryAfterMs as azureRetryAfter } from '../../activities/azure/errors.js';
+import {
+  azureFailure,
+  BUSY_RETRY_MS,
+  busyRetryMs,
+  PROPAGATION_RETRY_MS,
+  retryAfterMs as azureRetryAfter,
+} from '../../activities/azure/errors.js';
 import { toActivityFailure } from '../../activities/active-directory/ldap-errors.js';
 import { toFailure } from '../../activities/kubernetes/errors.js';
 import { retryAfterMs, TRANSIENT_NETWORK_CODES, UNRESOLVABLE_HOST_CODE } from '../../contract/retry.js';
@@ -71,4 +78,113 @@ test("the Azure and Kubernetes classifiers carry the server's Retry-After to the
   // @kubernetes/client-node's ApiException: a plain header record, as the server cased it.
   const busy = new ApiException(429, 'Too Many Requests', { message: 'slow down' }, { 'Retry-After': '2' });
   assert.deepEqual(toFailure(busy, 'creating ClusterRole x').details, [{ retryAfterMs: 2000 }]);
+});
+
+// ---- retry budgets that match Azure (issue 11) ---------------------------------------------------------------
+
+/** An ARM error as the SDK's RestError carries it, with the headers Azure sent. */
+const armError = (statusCode: number, code: string, message: string, headers: Record<string, string> = {}) =>
+  Object.assign(new Error(message), {
+    name: 'RestError',
+    statusCode,
+    code,
+    response: { headers: { get: (n: string) => headers[n] } },
+  });
+const hint = (f: { details?: unknown[] | null }) =>
+  (f.details?.[0] as { retryAfterMs?: number } | undefined)?.retryAfterMs;
+
+test('a busy 409 without Retry-After waits a jittered 10-30 s, in nextRetryDelay and in the details', () => {
+  const busy = [
+    armError(409, 'OperationNotAllowed', "Another operation is in progress on virtual machine scale set 'akswin1'."),
+    armError(
+      409,
+      'OperationNotAllowed',
+      "Operation is not allowed because there's an in progress update managed cluster operation on the managed cluster.",
+    ),
+    armError(409, 'AnotherOperationInProgress', 'Another operation is in progress.'),
+    // Key Vault's two writers on one vault: the serialise 409 (not the soft-delete name conflict).
+    armError(409, 'ConflictError', 'There was a conflict while trying to serialize the vault. Please retry.'),
+  ];
+  for (const e of busy) {
+    const f = azureFailure(e, 'update identities of scale set rg/akswin1');
+    assert.equal(f.type, 'Transient', e.message);
+    assert.equal(f.nonRetryable, false, e.message);
+    const wait = hint(f);
+    assert.ok(wait !== undefined && wait >= BUSY_RETRY_MS.min && wait <= BUSY_RETRY_MS.max, `${e.message}: ${wait}`);
+    assert.equal(f.nextRetryDelay, wait, 'the server waits exactly that long');
+  }
+});
+
+test('the busy wait is drawn across its whole range, so a crowd refused together does not retry in step', () => {
+  assert.equal(
+    busyRetryMs(() => 0),
+    BUSY_RETRY_MS.min,
+  );
+  assert.equal(
+    busyRetryMs(() => 0.5),
+    (BUSY_RETRY_MS.min + BUSY_RETRY_MS.max) / 2,
+  );
+  assert.ok(busyRetryMs(() => 0.999999) <= BUSY_RETRY_MS.max);
+  assert.ok(BUSY_RETRY_MS.min >= 10_000 && BUSY_RETRY_MS.max > BUSY_RETRY_MS.min);
+  const e = armError(409, 'OperationNotAllowed', 'Another operation is in progress.');
+  const draws = new Set(Array.from({ length: 50 }, () => hint(azureFailure(e, 'patch'))));
+  // 50 draws from 20 001 values: all the same only with probability 20001^-49.
+  assert.ok(draws.size > 1, 'the waits differ');
+});
+
+test("a busy 409 with Retry-After waits Azure's time", () => {
+  const f = azureFailure(
+    armError(409, 'OperationNotAllowed', 'Another operation is in progress.', { 'retry-after': '7' }),
+    'patch',
+  );
+  assert.equal(f.type, 'Transient');
+  assert.equal(hint(f), 7000);
+  assert.equal(f.nextRetryDelay, 7000);
+});
+
+test('an operation that ended Failed because another took the resource waits as a busy 409 does', () => {
+  const f = azureFailure(
+    new Error('The long-running operation has failed. OperationPreempted. Operation was preempted by a newer one.'),
+    'enable Windows gMSA on cluster rg/c',
+  );
+  assert.equal(f.type, 'Transient');
+  const wait = hint(f);
+  assert.ok(wait !== undefined && wait >= BUSY_RETRY_MS.min && wait <= BUSY_RETRY_MS.max, String(wait));
+  assert.equal(f.nextRetryDelay, wait);
+  // The same, read from the operation's Location URL (an HTTP error with the operation's code).
+  const viaLocation = azureFailure(armError(400, 'OperationNotAllowed', 'Another operation is in progress.'), 'patch');
+  assert.equal(viaLocation.type, 'Transient');
+  assert.ok((hint(viaLocation) ?? 0) >= BUSY_RETRY_MS.min);
+});
+
+test('OperationNotAllowed that is a limit, not a busy resource, fails at once', () => {
+  const f = azureFailure(
+    armError(
+      409,
+      'OperationNotAllowed',
+      "Unable to create or update VirtualMachineScaleSet 'x' as it exceeds the total limit of '100' Virtual Machine instances.",
+    ),
+    'update scale set rg/x',
+  );
+  assert.equal(f.nonRetryable, true);
+  assert.equal(f.type, 'PreconditionFailed');
+  // A name conflict stays a Conflict.
+  assert.equal(azureFailure(armError(409, 'Conflict', 'exists'), 'put').type, 'Conflict');
+});
+
+test('a 403 "please observe propagation time" retries after PROPAGATION_RETRY_MS; any other 403 fails at once', () => {
+  const propagating = armError(
+    403,
+    'Forbidden',
+    'Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or role definitions were changed recently, please observe propagation time.',
+  );
+  const f = azureFailure(propagating, 'read secret s');
+  assert.equal(f.type, 'Transient');
+  assert.equal(hint(f), PROPAGATION_RETRY_MS);
+  assert.equal(f.nextRetryDelay, PROPAGATION_RETRY_MS);
+  // At least the 10 minutes of RBAC propagation fit in 20 such waits: a policy's attempts can be counted from it.
+  assert.ok(PROPAGATION_RETRY_MS > 0 && PROPAGATION_RETRY_MS <= 60_000);
+  const denied = azureFailure(armError(403, 'AuthorizationFailed', 'does not have authorization'), 'put');
+  assert.equal(denied.type, 'Forbidden');
+  assert.equal(denied.nonRetryable, true);
 });

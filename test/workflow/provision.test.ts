@@ -105,11 +105,17 @@ describe('provisionGmsa', () => {
         assert.ok(s.startedAt && s.endedAt, `${s.name} has times`);
       }
       assert.equal(step(progress, 'awaitAdApproval').summary, 'KDS root key already usable');
-      assert.equal(calls.length, 12, 'each activity once');
-      // One activity per step, its activityId the step name: what the API joins the pending activities by.
+      // Each step's activity once, plus the identity's trip through its scale set's coordinator (queue, write).
+      assert.deepEqual(
+        calls.map((c) => c.name).filter((n) => n === 'queueScaleSetChange' || n === 'applyScaleSetChanges'),
+        ['queueScaleSetChange', 'applyScaleSetChanges'],
+      );
+      assert.equal(calls.length, 12 + 2, 'each activity once');
+      // One activity per step, its activityId the step name: what the API joins the pending activities by. The
+      // queueing activity belongs to the attachIdentity step, a workflow step that waits for the coordinator.
       for (const e of await historyOf(handle)) {
         const a = e.activityTaskScheduledEventAttributes;
-        if (a) assert.equal(a.activityId, a.activityType?.name);
+        if (a && a.activityType?.name !== 'queueScaleSetChange') assert.equal(a.activityId, a.activityType?.name);
       }
       // What flows between steps: the user's SID into the gMSA, the identity's principal into the spec.
       assert.deepEqual((call(calls, 'ensureGmsa').input as { allowedPrincipalSids: string[] }).allowedPrincipalSids, [
@@ -261,9 +267,12 @@ describe('provisionGmsa', () => {
         handle,
         (p) =>
           step(p, 'awaitAdApproval').status === 'waiting' &&
+          step(p, 'attachIdentity').status === 'succeeded' &&
           independentOfApproval.every((n) => step(p, n).status === 'succeeded'),
         'the approval wait with every other possible step done',
       );
+      // attachIdentity is a workflow step: its one activity queues the identity at the scale set's coordinator.
+      independentOfApproval.push('queueScaleSetChange' as StepName);
       const history = await pollUntil('the workflow to be idle', async () => {
         const [d, h] = [await handle.describe(), await historyOf(handle)];
         const idle =
@@ -470,14 +479,19 @@ describe('provisionGmsa', () => {
       const request = uniqueRequest('rb', { options: { rollbackOnFailure: true } });
       const handle = await start(q, request);
       await assert.rejects(handle.result(), WorkflowFailedError);
-      const removals = calls.filter((c) => /^(remove|delete|revoke)/.test(c.name));
+      const detach = (c: CallRecord) =>
+        c.name === 'applyScaleSetChanges' &&
+        (c.input as { changes: { op: string }[] }).changes.some((x) => x.op === 'detach');
+      const removals = calls
+        .filter((c) => /^(remove|delete|revoke)/.test(c.name) || detach(c))
+        .map((c) => (detach(c) ? { ...c, name: 'detach (scale-set coordinator)' as never } : c));
       assert.deepEqual(
         removals.map((c) => c.name),
         // Reverse of the graph's order: each step is undone before the steps it needed.
         [
           'removeCredentialSpec',
           'revokeKeyVaultAccess',
-          'removeScaleSetIdentity',
+          'detach (scale-set coordinator)',
           'removeGmsa',
           'removeDomainUser',
           'deleteUserSecret',
@@ -488,18 +502,22 @@ describe('provisionGmsa', () => {
       const input = (name: string) => removals.find((c) => c.name === name)!.input as Record<string, unknown>;
       // Every removal acts for this binding: the activity removes only what carries its marker.
       for (const r of removals) {
-        assert.deepEqual((r.input as { owner?: unknown }).owner, { binding: handle.workflowId, adopt: [] }, r.name);
+        const owner =
+          (r.input as { owner?: unknown; changes?: { owner?: unknown }[] }).owner ??
+          (r.input as { changes: { owner?: unknown }[] }).changes[0]!.owner;
+        assert.deepEqual(owner, { binding: handle.workflowId, adopt: [] }, r.name);
       }
       // Each removal names this request's own objects.
       assert.equal(input('removeCredentialSpec').specName, request.gmsa.credentialSpecName);
       assert.equal(input('removeGmsa').name, request.gmsa.name);
       assert.equal(input('removeDomainUser').user, request.gmsa.standardUser);
+      const detached = input('detach (scale-set coordinator)') as unknown as {
+        target: { nodeResourceGroup: string };
+        changes: { identityId: string }[];
+      };
+      assert.equal(detached.changes[0]!.identityId, output<{ id: string }>(calls, 'ensureManagedIdentity').id);
       assert.equal(
-        input('removeScaleSetIdentity').identityId,
-        output<{ id: string }>(calls, 'ensureManagedIdentity').id,
-      );
-      assert.equal(
-        input('removeScaleSetIdentity').nodeResourceGroup,
+        detached.target.nodeResourceGroup,
         output<{ nodeResourceGroup: string }>(calls, 'confirmAksGmsa').nodeResourceGroup,
       );
       assert.equal(input('deleteKeyVault').name, request.azure.keyVault.name);
@@ -507,7 +525,7 @@ describe('provisionGmsa', () => {
       assert.equal(input('deleteManagedIdentity').name, request.azure.managedIdentity.name);
       const p = await handle.query(progressQuery);
       assert.equal(p.rollback?.status, 'done');
-      assert.equal(p.rollback?.removed.length, 7);
+      assert.equal(p.rollback?.removed.length, 8);
       assert.deepEqual(p.rollback?.failed, []);
     });
   });
@@ -528,18 +546,25 @@ describe('provisionGmsa', () => {
       );
       await handle.cancel();
       await assert.rejects(handle.result(), WorkflowFailedError);
-      const removals = calls.filter((c) => /^(remove|delete|revoke)/.test(c.name)).map((c) => c.name);
+      const removals = calls
+        .filter(
+          (c) =>
+            /^(remove|delete|revoke)/.test(c.name) ||
+            (c.name === 'applyScaleSetChanges' &&
+              (c.input as { changes: { op: string }[] }).changes.some((x) => x.op === 'detach')),
+        )
+        .map((c) => (c.name === 'applyScaleSetChanges' ? 'detach (scale-set coordinator)' : c.name));
       // Nothing of the AD user, the gMSA or the spec: those steps never started.
       assert.deepEqual(removals, [
         'revokeKeyVaultAccess',
-        'removeScaleSetIdentity',
+        'detach (scale-set coordinator)',
         'deleteUserSecret',
         'deleteKeyVault',
         'deleteManagedIdentity',
       ]);
       const p = await handle.query(progressQuery);
       assert.equal(p.rollback?.status, 'failed');
-      assert.equal(p.rollback?.removed.length, 3);
+      assert.equal(p.rollback?.removed.length, 4);
       assert.ok(
         p.rollback!.failed[0]!.startsWith(
           `managed identity ${request.azure.managedIdentity.name}: the worker may not delete identities`,

@@ -75,4 +75,12 @@ describe('replay after a policy change', () => {
       DeterminismViolationError,
     );
   });
+
+  test('control: coordination without its patch check fails to replay a history of the graph before it', async () => {
+    const bundle = await bundleWith({}, fixture('altered/no-fleet-patch-workflows.ts'));
+    await assert.rejects(
+      Worker.runReplayHistory({ workflowBundle: bundle }, history('provision-v3-happy.json')),
+      DeterminismViolationError,
+    );
+  });
 });

@@ -3,7 +3,9 @@
  * provisionings (a new step order, a renamed activity, a removed timer, a change without a patch) fails the build:
  * the retry loop's history from before the patch `step-graph-server-retries` (it must take workflows/legacy/), the
  * step graph's from before `shared-world-ownership` (happy path, retries, approval, failure with rollback, a run
- * caught mid-retry; legacy/provision-v2.ts), and today's graph's, plus a cancellation awaited and rolled back.
+ * caught mid-retry; legacy/provision-v2.ts), the ownership graph's from before `fleet-coordination` (v3: the
+ * identity attached by grantKeyVaultAccess), and today's graph's (v4), plus a cancellation awaited and rolled back,
+ * and a scale-set coordinator's history.
  * The negative control proves the replay really compares: each history, tampered, must fail.
  */
 import assert from 'node:assert/strict';
@@ -11,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
-import { SHARED_WORLD_OWNERSHIP, STEP_GRAPH_SERVER_RETRIES } from '../../workflows/provision.js';
+import { FLEET_COORDINATION, SHARED_WORLD_OWNERSHIP, STEP_GRAPH_SERVER_RETRIES } from '../../workflows/provision.js';
 import { workflowBundle } from '../support/temporal.js';
 
 interface Event {
@@ -154,6 +156,63 @@ const FIXTURES: { file: string; holds: (h: History) => void }[] = [
       assert.equal(types(h).filter((t) => t === 'ACTIVITY_TASK_SCHEDULED').length, 10);
     },
   },
+  {
+    file: 'provision-v4-happy.json',
+    holds: (h) => {
+      assert.ok(scheduled(h).includes('queueScaleSetChange'), "the identity queued at its scale set's coordinator");
+      assert.ok(!scheduled(h).includes('applyScaleSetChanges'), "the PATCH is the coordinator's, not the binding's");
+      assert.ok(types(h).includes('WORKFLOW_EXECUTION_SIGNALED'), "the coordinator's answer");
+      assert.equal(types(h).filter((t) => t === 'ACTIVITY_TASK_COMPLETED').length, 13);
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_COMPLETED');
+    },
+  },
+  {
+    file: 'provision-v4-retries.json',
+    holds: (h) => {
+      assert.equal(maxAttempt(h), 3, 'a step failed twice, then succeeded on attempt 3');
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_COMPLETED');
+    },
+  },
+  {
+    file: 'provision-v4-approval.json',
+    holds: (h) => {
+      assert.ok(types(h).includes('WORKFLOW_EXECUTION_UPDATE_COMPLETED'), 'the signed approval');
+      assert.ok(scheduled(h).includes('verifyApproval'), 'checked by the worker');
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_COMPLETED');
+    },
+  },
+  {
+    file: 'provision-v4-rollback.json',
+    holds: (h) => {
+      // The identity's detach goes through the coordinator too: a second queueing, after the failure.
+      assert.equal(scheduled(h).filter((n) => n === 'queueScaleSetChange').length, 2);
+      assert.ok(scheduled(h).includes('revokeKeyVaultAccess') && !scheduled(h).includes('removeScaleSetIdentity'));
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_FAILED');
+    },
+  },
+  {
+    file: 'provision-v4-cancel.json',
+    holds: (h) => {
+      assert.ok(types(h).includes('ACTIVITY_TASK_CANCEL_REQUESTED'), 'the running attempt was asked to stop');
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_CANCELED');
+    },
+  },
+  {
+    file: 'provision-v4-mid-retry.json',
+    holds: (h) => {
+      assert.equal(types(h).at(-1), 'WORKFLOW_TASK_COMPLETED', 'still running when taken');
+      assert.equal(types(h).filter((t) => t === 'ACTIVITY_TASK_SCHEDULED').length, 11);
+    },
+  },
+  {
+    file: 'scale-set-identities-batch.json',
+    holds: (h) => {
+      assert.deepEqual(patchIds(h), []);
+      assert.equal(types(h).filter((t) => t === 'WORKFLOW_EXECUTION_SIGNALED').length, 3, "three bindings' changes");
+      assert.deepEqual(scheduled(h), ['applyScaleSetChanges'], 'merged into one write');
+      assert.equal(types(h).filter((t) => t === 'EXTERNAL_WORKFLOW_EXECUTION_SIGNALED').length, 3, 'each answered');
+    },
+  },
 ];
 
 describe('replay of the committed histories', () => {
@@ -164,6 +223,9 @@ describe('replay of the committed histories', () => {
       if (file.startsWith('provision-v2-')) assert.deepEqual(patchIds(h), [STEP_GRAPH_SERVER_RETRIES]);
       if (file.startsWith('provision-v3-')) {
         assert.deepEqual(patchIds(h), [STEP_GRAPH_SERVER_RETRIES, SHARED_WORLD_OWNERSHIP]);
+      }
+      if (file.startsWith('provision-v4-')) {
+        assert.deepEqual(patchIds(h), [STEP_GRAPH_SERVER_RETRIES, SHARED_WORLD_OWNERSHIP, FLEET_COORDINATION]);
       }
       await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, h);
     });

@@ -374,7 +374,7 @@ describe('fault modes for writes', () => {
     });
   }
 
-  it("lroFailed on PUT managedClusters: accepted, then Failed with ARM's error; the cluster unchanged but Failed", async () => {
+  it("lroFailed on PUT managedClusters: accepted, then Failed with ARM's error; the goal state kept, but Failed", async () => {
     const w = await WRITES['PUT managedClusters']!();
     const c = labClients();
     const since = await mark();
@@ -386,7 +386,7 @@ describe('fault modes for writes', () => {
     });
     const cluster = await c.aks(sub()).managedClusters.get(LAB_RG, w.scope);
     assert.equal(cluster.provisioningState, 'Failed');
-    assert.equal(cluster.windowsProfile?.gmsaProfile, undefined, 'the change was not applied');
+    assert.equal(cluster.windowsProfile?.gmsaProfile?.enabled, true, 'AKS keeps a failed update as its goal state');
     const put = (await requestsSince(since, w.scope)).filter((r) => r.op === 'PUT managedClusters');
     assert.deepEqual(
       put.map((r) => [r.status, r.fault]),

@@ -14,6 +14,7 @@ import { createKeyVaultAccessActivities } from '../../../activities/azure/key-va
 import { createKeyVaultActivities } from '../../../activities/azure/key-vault.js';
 import { createManagedIdentityActivities } from '../../../activities/azure/managed-identity.js';
 import type { FaultRule } from '../../../lab/azure/knobs.js';
+import { pollUntil, within } from '../../support/poll.js';
 import {
   admin,
   azureLabSettings,
@@ -115,19 +116,24 @@ describe('a lost reply to each write, then a rerun', () => {
     assert.deepEqual(after.windowsProfile?.gmsaProfile, { enabled: true, dnsServer: '10.0.0.4', rootDomainName: FQDN });
   });
 
-  it('PUT managedClusters still running: the rerun is refused as busy (transient), then converges once it ends', async () => {
+  it('PUT managedClusters still running: the rerun waits for it to end, writes nothing, and converges', async () => {
     const c = await seedCluster();
     const input = { cluster: c, domainFqdn: FQDN, enable: true };
     await admin().withOverride({ pathIncludes: c.name, op: 'PUT managedClusters', hold: true }, async (held) => {
       await lostReply('PUT managedClusters', c.name, (clients) => createAksActivities(clients).confirmAksGmsa(input));
-      // The first PUT's operation is still InProgress (held): Azure refuses a second write meanwhile.
-      const busy = await failure(createAksActivities(labClients({ maxRetries: 0 })).confirmAksGmsa(input));
-      assert.equal(busy.type, 'Transient', busy.message);
+      // The first PUT's operation is still InProgress (held): the rerun waits for the cluster instead of writing.
+      const since = await mark();
+      const rerun = createAksActivities(labClients({ maxRetries: 0, pollIntervalMs: 20 })).confirmAksGmsa(input);
+      await pollUntil(
+        'the rerun polling the busy cluster',
+        async () =>
+          (await requestsSince(since, `/managedClusters/${c.name}`)).filter((r) => r.op === 'GET managedClusters')
+            .length >= 2,
+      );
       await held.release();
+      await within(rerun, 'the rerun after the release', 10_000);
+      assert.deepEqual(await writesSince(since, `/managedClusters/${c.name}`), [], 'the first PUT did it');
     });
-    const since = await mark();
-    await createAksActivities(labClients()).confirmAksGmsa(input);
-    assert.deepEqual(await writesSince(since, `/managedClusters/${c.name}`), [], 'the first PUT did it');
   });
 
   it('PUT userAssignedIdentities (ensureManagedIdentity): one identity, the same one', async () => {

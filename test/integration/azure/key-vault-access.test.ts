@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createAksActivities } from '../../../activities/azure/aks.js';
 import type { AzureClients } from '../../../activities/azure/clients.js';
-import { createKeyVaultAccessActivities, identityChange } from '../../../activities/azure/key-vault-access.js';
+import { createKeyVaultAccessActivities } from '../../../activities/azure/key-vault-access.js';
 import { createKeyVaultActivities } from '../../../activities/azure/key-vault.js';
 import { createManagedIdentityActivities } from '../../../activities/azure/managed-identity.js';
+import { identityChange } from '../../../activities/azure/scale-set-identities.js';
 import {
   admin,
   failure,
@@ -142,6 +143,22 @@ describe('grantKeyVaultAccess', () => {
     assert.ok(vault.properties.accessPolicies?.some((p) => p.objectId === aks.kubeletIdentity?.objectId));
   });
 
+  it('with attachToScaleSets false grants read and sends no scale-set PATCH (the coordinator attaches)', async () => {
+    const { clients, mi, input } = await world('accessPolicy');
+    const before = await storedIdentities(input.nodeResourceGroup);
+    const since = await mark();
+    const r = await createKeyVaultAccessActivities(clients).grantKeyVaultAccess({ ...input, attachToScaleSets: false });
+    assert.deepEqual(r, { principalId: mi.principalId, scaleSetsUpdated: [], access: 'accessPolicy', scope: 'vault' });
+    const patches = (await requestsSince(since, input.nodeResourceGroup)).filter((x) => x.method === 'PATCH');
+    assert.deepEqual(patches, []);
+    assert.deepEqual(await storedIdentities(input.nodeResourceGroup), before, 'no identity attached');
+    const vault = await clients.keyVault(input.vault.subscriptionId).vaults.get(LAB_RG, input.vault.name);
+    assert.ok(
+      vault.properties.accessPolicies?.some((p) => p.objectId === mi.principalId),
+      'read was granted',
+    );
+  });
+
   it('on an RBAC vault assigns Key Vault Secrets User at the vault, once', async () => {
     const { clients, mi, input } = await world('rbac');
     const { grantKeyVaultAccess } = createKeyVaultAccessActivities(clients);
@@ -235,37 +252,64 @@ describe('identityChange (the PATCH body, in Azure merge form)', () => {
   const A = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/a';
   const B = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/b';
   it('adds with {} and names only the identity added', () => {
-    assert.deepEqual(identityChange({ type: 'UserAssigned', userAssignedIdentities: { [A]: {} } }, { add: B }), {
+    assert.deepEqual(identityChange({ type: 'UserAssigned', userAssignedIdentities: { [A]: {} } }, { add: [B] }), {
       type: 'UserAssigned',
       userAssignedIdentities: { [B]: {} },
     });
-    assert.deepEqual(identityChange({ type: 'SystemAssigned' }, { add: B }), {
+    assert.deepEqual(identityChange({ type: 'SystemAssigned' }, { add: [B] }), {
       type: 'SystemAssigned, UserAssigned',
       userAssignedIdentities: { [B]: {} },
     });
-    assert.deepEqual(identityChange(undefined, { add: B }), {
+    assert.deepEqual(identityChange(undefined, { add: [B] }), {
       type: 'UserAssigned',
       userAssignedIdentities: { [B]: {} },
     });
   });
   it('removes with null, or by type alone when it is the last user-assigned one', () => {
     const both = { type: 'UserAssigned' as const, userAssignedIdentities: { [A]: {}, [B]: {} } };
-    assert.deepEqual(identityChange(both, { remove: B.toUpperCase() }), {
+    assert.deepEqual(identityChange(both, { remove: [B.toUpperCase()] }), {
       type: 'UserAssigned',
       userAssignedIdentities: { [B.toUpperCase()]: null },
     });
-    assert.deepEqual(identityChange({ type: 'UserAssigned', userAssignedIdentities: { [B]: {} } }, { remove: B }), {
+    assert.deepEqual(identityChange({ type: 'UserAssigned', userAssignedIdentities: { [B]: {} } }, { remove: [B] }), {
       type: 'None',
     });
     assert.deepEqual(
-      identityChange({ type: 'SystemAssigned, UserAssigned', userAssignedIdentities: { [B]: {} } }, { remove: B }),
+      identityChange({ type: 'SystemAssigned, UserAssigned', userAssignedIdentities: { [B]: {} } }, { remove: [B] }),
       { type: 'SystemAssigned' },
     );
   });
+  it('attaches and detaches many in one body, naming only what changes', () => {
+    const C = A.replace(/a$/, 'c');
+    assert.deepEqual(
+      identityChange(
+        { type: 'UserAssigned', userAssignedIdentities: { [A]: {}, [B]: {} } },
+        {
+          add: [C, A, C.toUpperCase()],
+          remove: [B, C.replace(/c$/, 'd')],
+        },
+      ),
+      { type: 'UserAssigned', userAssignedIdentities: { [C]: {}, [B]: null } },
+      'A is on already, d is not on, C named once',
+    );
+    assert.deepEqual(
+      identityChange(
+        { type: 'SystemAssigned, UserAssigned', userAssignedIdentities: { [A]: {}, [B]: {} } },
+        {
+          remove: [A, B],
+        },
+      ),
+      { type: 'SystemAssigned' },
+      'the last user-assigned ones go by type alone',
+    );
+  });
   it('is undefined when there is nothing to change', () => {
-    assert.equal(identityChange({ type: 'UserAssigned', userAssignedIdentities: { [A]: {} } }, { add: A }), undefined);
     assert.equal(
-      identityChange({ type: 'UserAssigned', userAssignedIdentities: { [A]: {} } }, { remove: B }),
+      identityChange({ type: 'UserAssigned', userAssignedIdentities: { [A]: {} } }, { add: [A] }),
+      undefined,
+    );
+    assert.equal(
+      identityChange({ type: 'UserAssigned', userAssignedIdentities: { [A]: {} } }, { remove: [B] }),
       undefined,
     );
   });

@@ -99,7 +99,7 @@ describe('a managed-cluster update that ends Failed', () => {
     assert.equal(azureCode(f), 'InvalidParameter');
     assert.ok(f.message.includes(message), `Azure's message kept: ${f.message}`);
     const after = await clients.aks(c.subscriptionId).managedClusters.get(c.resourceGroup, c.name);
-    assert.notEqual(after.windowsProfile?.gmsaProfile?.enabled, true, 'nothing applied');
+    assert.equal(after.windowsProfile?.gmsaProfile?.enabled, true, 'the goal state stays, Failed');
     assert.equal(after.provisioningState, 'Failed');
   });
 

@@ -3,15 +3,13 @@
  * the same activity (after a worker died, or a heartbeat timeout) polls that operation instead of writing again.
  * The fake holds the cluster PUT until the test releases it, so "still in progress" is a state, not a time.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createAksActivities } from '../../../activities/azure/aks.js';
 import type { LroHeartbeat } from '../../../activities/azure/poll.js';
-import { ErrorType } from '../../../contract/errors.js';
 import { labClients, mark, requestsSince, seedCluster, withOverride } from '../../support/azure-lab.js';
-import { deferred, within } from '../../support/poll.js';
+import { deferred, pollUntil, within } from '../../support/poll.js';
 
 /** Runs `confirmAksGmsa` in its own activity environment; resolves once it heartbeats an operation's state. */
 function attempt(input: Parameters<ReturnType<typeof createAksActivities>['confirmAksGmsa']>[0], saved?: unknown) {
@@ -37,15 +35,15 @@ describe('long operations resume from heartbeat details', () => {
       // write under way in Azure is seen through before the workflow rolls back).
       const abandoned = first.run.catch((e: unknown) => e);
 
-      // Control: an attempt that knows nothing writes again and meets Azure's "in progress" 409.
-      const control = await within(
-        attempt(input).run.catch((e: unknown) => e),
-        'a fresh attempt',
-        10_000,
+      // Control: an attempt that knows nothing finds the cluster busy and waits for it, writing nothing.
+      const controlFrom = await mark();
+      const control = attempt(input);
+      await pollUntil(
+        'the fresh attempt polling the busy cluster',
+        async () =>
+          (await requestsSince(controlFrom, `/managedClusters/${c.name}`)).filter((r) => r.op === 'GET managedClusters')
+            .length >= 2,
       );
-      assert.ok(control instanceof ApplicationFailure, `expected a failure, got ${String(control)}`);
-      assert.equal(control.type, ErrorType.Transient);
-      assert.match(control.message, /OperationNotAllowed|in progress/i);
 
       const since = await mark();
       const resumed = attempt(input, beat);
@@ -57,6 +55,8 @@ describe('long operations resume from heartbeat details', () => {
       assert.equal(after.windowsProfile?.gmsaProfile?.enabled, true);
       const puts = (await requestsSince(since, `/managedClusters/${c.name}`)).filter((r) => r.method === 'PUT');
       assert.deepEqual(puts, [], 'the resumed attempt wrote nothing');
+      const waited = await within(control.run, 'the fresh attempt after the release', 10_000);
+      assert.equal(waited.enabledByThisRun, false, 'the fresh attempt only waited');
       await within(abandoned, 'the abandoned attempt to see the same operation end', 10_000);
     });
   });

@@ -1,0 +1,43 @@
+/**
+ * The retry budgets add up to what Azure needs (issue: fleet): a step that meets "another operation is in
+ * progress" keeps retrying for as long as such an operation lasts in a bad case, and one that meets a role
+ * assignment still propagating retries for longer than Azure's documented 10 minutes. The delays are the ones the
+ * error classifier puts on those failures (nextRetryDelay), the attempts the step policies' own.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { BUSY_RETRY_MS, PROPAGATION_RETRY_MS } from '../../activities/azure/errors.js';
+import { azureLongRunning, dataPlane, removal, scaleSetWrite, verification } from '../../workflows/step-policies.js';
+import type { StepPolicy } from '../../workflows/step-policies.js';
+
+const MINUTE = 60_000;
+/** The waits between attempts when every failure asks for `delayMs`: the server waits exactly that each time. */
+const budgetMs = (p: StepPolicy, delayMs: number) => (p.maxAttempts - 1) * delayMs;
+
+describe('retry budgets', () => {
+  // The latency model's bad cases: an AKS update 20 minutes, a VMSS update 6 (16 when throttled).
+  test('a busy 409 is retried for longer than the bad case of the operation that holds the resource', () => {
+    for (const [name, p] of Object.entries({ azureLongRunning, scaleSetWrite })) {
+      assert.ok(
+        budgetMs(p, BUSY_RETRY_MS.min) >= 20 * MINUTE,
+        `${name}: ${budgetMs(p, BUSY_RETRY_MS.min) / MINUTE} min`,
+      );
+    }
+    assert.ok(budgetMs(removal, BUSY_RETRY_MS.min) >= 4 * MINUTE, 'a removal outlasts a VMSS update of 40 s and more');
+  });
+
+  test('a 403 "observe propagation time" is retried for more than the 10 minutes Azure RBAC may take', () => {
+    for (const [name, p] of Object.entries({ dataPlane, verification })) {
+      assert.ok(
+        budgetMs(p, PROPAGATION_RETRY_MS) > 10 * MINUTE,
+        `${name}: ${budgetMs(p, PROPAGATION_RETRY_MS) / MINUTE} min`,
+      );
+    }
+  });
+
+  test('every step notices a dead worker within 20 s (its heartbeat timeout)', () => {
+    for (const [name, p] of Object.entries({ azureLongRunning, scaleSetWrite, dataPlane, verification, removal })) {
+      assert.equal(p.heartbeat, '20 seconds', name);
+    }
+  });
+});
