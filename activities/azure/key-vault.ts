@@ -8,6 +8,8 @@ import type { Vault } from '@azure/arm-keyvault';
 import { parseKeyVaultSecretIdentifier, type KeyVaultSecret } from '@azure/keyvault-secrets';
 import type { AzureClients, CallerIdentity } from './clients.js';
 import { azureCall, azureFailure, codeOf, isNotFound, statusOf } from './errors.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { beat } from '../keep-alive.js';
 import { pollWithHeartbeat } from './poll.js';
 import { formatCcgSecret, parseCcgSecret } from '../../domain/ccg-secret.js';
 import { generatePassword } from './secret-format.js';
@@ -22,7 +24,7 @@ import {
   ROLE,
 } from './vault-access.js';
 import { ownerOf } from '../owner.js';
-import { ErrorType, fatal } from '../../contract/errors.js';
+import { ErrorType, fatal, transient } from '../../contract/errors.js';
 import type {
   AzureResourceRef,
   DeleteKeyVaultInput,
@@ -160,6 +162,23 @@ export function createKeyVaultActivities(clients: AzureClients) {
     );
   }
 
+  /**
+   * A create of ours still under way (an attempt whose worker died mid-poll started it): wait for its end, as the
+   * dead attempt would have, rather than hand on a vault whose data plane may not resolve yet.
+   */
+  async function settled(input: EnsureKeyVaultInput, vault: Vault): Promise<Vault> {
+    let current = vault;
+    const state = () => String(current.properties.provisioningState ?? 'Succeeded');
+    while (!/^(Succeeded|Failed)$/i.test(state())) {
+      beat({ waitingFor: `${label(input)} to finish its create (provisioningState ${state()})` });
+      await delay(clients.pollIntervalMs ?? 2_000);
+      const again = await getVault(input);
+      if (!again) throw transient(`${label(input)} disappeared while it was being created; looking again`);
+      current = again;
+    }
+    return current;
+  }
+
   async function ensureKeyVault(input: EnsureKeyVaultInput): Promise<KeyVaultResult> {
     const owner = ownerOf(input);
     const caller = await azureCall('identify the Azure caller', () => clients.caller());
@@ -178,10 +197,10 @@ export function createKeyVaultActivities(clients: AzureClients) {
         `${label(input)} exists in ${mode} mode but ${input.accessMode} was requested; set options.keyVaultAccess to '${mode}' or use another vault (switching a vault's access model can lock out its other users).`,
       );
     }
-    let vault = existing;
-    if (!claimed.adopted && /^Failed$/i.test(String(existing.properties.provisioningState ?? ''))) {
+    let vault = claimed.adopted ? existing : await settled(input, existing);
+    if (!claimed.adopted && /^Failed$/i.test(String(vault.properties.provisioningState ?? ''))) {
       // A create of ours whose operation ended Failed (an earlier attempt's): the marks ride on the same PUT.
-      vault = await reapply(input, existing, claimed.tags);
+      vault = await reapply(input, vault, claimed.tags);
     } else if (claimed.adopted) {
       // An adopted vault keeps every property (access model, network rules, soft delete): only tags and the
       // worker's own access change, and the record of that access goes in with the marks.

@@ -305,12 +305,24 @@ describe('a shared world', { concurrency: true }, () => {
             },
           );
           assert.equal(view?.status, 'RUNNING', view && describeEnd(view));
-          assert.equal(stepOf(view!, 'grantKeyVaultAccess').status, 'running');
+          // The PATCH is the scale-set coordinator's: the binding waits for its answer.
+          assert.equal(stepOf(view!, 'attachIdentity').status, 'waiting');
           for (const name of ['ensureDomainUser', 'ensureGmsa', 'storeUserSecret', 'ensureKeyVault'])
             assert.equal(stepOf(view!, name).status, 'succeeded', name);
-          const cancelledAt = Date.now();
           await lab.cancel(id);
-          await untilCancelReached(id, 'grantKeyVaultAccess', cancelledAt);
+          // The rollback's detach queues behind the held attach at the same coordinator, so it cannot end before it.
+          await pollUntil(
+            'the rollback to wait for the coordinator',
+            async () => {
+              view = await lab.view(id);
+              return view.rollback?.status === 'running' && view.rollback.removed.length >= 2;
+            },
+            { timeoutMs: 120_000, intervalMs: 200, last: () => JSON.stringify(view?.rollback) },
+          );
+          assert.ok(
+            !view!.rollback!.removed.some((r) => r.endsWith('on the scale sets')),
+            JSON.stringify(view!.rollback),
+          );
           await patch.release();
           const end = await lab.waitForEnd(id);
           assert.equal(end.status, 'CANCELED', describeEnd(end));
@@ -360,10 +372,10 @@ describe('a shared world', { concurrency: true }, () => {
             await doomed.kill();
             await crashLab.workerProcess();
             await hold.release();
-            // The dead attempt is noticed at its heartbeat timeout (a minute for vault steps), then retried here.
+            // The dead attempt is noticed at its heartbeat timeout (20 s), then retried here.
             const end = await crashLab.waitForEnd(id, 420_000);
             assert.equal(end.status, 'FAILED', describeEnd(end));
-            assert.equal(firstFailure(end).step, 'grantKeyVaultAccess', describeEnd(end));
+            assert.equal(firstFailure(end).step, 'attachIdentity', describeEnd(end));
             assert.match(firstFailure(end).why, /AuthorizationFailed|authoriz/i, describeEnd(end));
             assert.equal(end.rollback?.status, 'done', describeEnd(end));
 

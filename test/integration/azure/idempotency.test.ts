@@ -136,6 +136,27 @@ describe('a lost reply to each write, then a rerun', () => {
     });
   });
 
+  it('PUT vaults still running: the rerun waits for the create to end, and sends no second PUT', async () => {
+    const name = unique('kv-w-');
+    const input = { ...ref(), name, accessMode: 'accessPolicy' as const };
+    const path = `/vaults/${name}`;
+    await admin().withOverride({ pathIncludes: path, op: 'PUT vaults', hold: true }, async (held) => {
+      await lostReply('PUT vaults', path, (clients) => createKeyVaultActivities(clients).ensureKeyVault(input));
+      const since = await mark();
+      const rerun = createKeyVaultActivities(labClients({ maxRetries: 0, pollIntervalMs: 20 })).ensureKeyVault(input);
+      await pollUntil(
+        'the rerun polling the vault still being created',
+        async () => (await requestsSince(since, path)).filter((r) => r.op === 'GET vaults').length >= 3,
+      );
+      await held.release();
+      const done = await within(rerun, 'the rerun after the release', 10_000);
+      assert.equal(done.created, false);
+      assert.deepEqual(await writesSince(since, path), [], 'the first PUT did it');
+      const vault = await labClients().keyVault(sub()).vaults.get(LAB_RG, name);
+      assert.equal(vault.properties.provisioningState, 'Succeeded');
+    });
+  });
+
   it('PUT userAssignedIdentities (ensureManagedIdentity): one identity, the same one', async () => {
     const name = unique('mi-r-');
     const since = await mark();
