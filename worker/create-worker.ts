@@ -31,6 +31,10 @@ export interface CreateWorkerOptions {
   /** Encrypts every payload; tests of workflow logic may run without. */
   keyRing?: KeyRing;
   shutdownGraceSeconds?: number;
+  /** Runs kept in memory (worker/config DEFAULT_MAX_CACHED_WORKFLOWS); undefined: the SDK's default. */
+  maxCachedWorkflows?: number;
+  /** Activities running at once (worker/config DEFAULT_MAX_CONCURRENT_ACTIVITIES); undefined: the SDK's 100. */
+  maxConcurrentActivities?: number;
   /** A bundle made by the caller (tests share one); else the build's (prebuiltWorkflowBundle), else one at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   extra?: Partial<WorkerOptions>;
@@ -48,6 +52,11 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
     activities: o.activities,
     ...(o.keyRing ? { dataConverter: dataConverter(o.keyRing) } : {}),
     shutdownGraceTime: `${o.shutdownGraceSeconds ?? 30}s`,
+    ...(o.maxCachedWorkflows ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),
+    ...(o.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities } : {}),
+    // A run's next task waits this long for the worker that has it cached before any worker takes it (the SDK's
+    // default is 10 s): when that worker has died, the run moves on after 3 s.
+    stickyQueueScheduleToStartTimeout: '3s',
     ...o.extra,
   });
 }

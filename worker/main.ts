@@ -33,6 +33,8 @@ async function main(): Promise<void> {
     activities,
     keyRing: config.keyRing,
     shutdownGraceSeconds: config.shutdownGraceSeconds,
+    maxCachedWorkflows: config.maxCachedWorkflows,
+    maxConcurrentActivities: config.maxConcurrentActivities,
   }).catch((err: unknown) => {
     throw new Error(
       `cannot start on Temporal at ${config.temporal.address} (TEMPORAL_ADDRESS): ${(err as Error).message}`,

@@ -18,12 +18,19 @@ export interface StepPolicy {
 }
 
 /**
+ * Every step's heartbeat timeout: an attempt on a worker that died (kill -9, a lost node) is retried on another
+ * this long after its last heartbeat. The keep-alive beats every third of it, so only a worker stalled for
+ * seconds misses one.
+ */
+export const HEARTBEAT: Duration = '10 seconds';
+
+/**
  * LDAP, Kubernetes and plain ARM calls: seconds each. Every step heartbeats (activities/keep-alive.ts), so a
  * cancellation reaches a running attempt and a dead worker is noticed in the heartbeat timeout.
  */
 export const quick: StepPolicy = {
   startToClose: '1 minute',
-  heartbeat: '20 seconds',
+  heartbeat: HEARTBEAT,
   maxAttempts: 8,
   initialIntervalMs: 1_000,
   backoff: 2,
@@ -35,13 +42,13 @@ export const quick: StepPolicy = {
  * 40 s to 16 minutes. The attempts are many because Azure's "another operation is in progress" lasts as long as
  * that other operation: each such 409 retries after a jittered 10-30 s (activities/azure/errors.ts), or Azure's
  * Retry-After, for 25 to 75 minutes in all (test/unit/retry-budgets.test.ts adds it up). The heartbeat is short: an
- * attempt on a dead worker is retried elsewhere within 20 s and resumes the operation from its heartbeat.
+ * attempt on a dead worker is retried elsewhere within 10 s and resumes the operation from its heartbeat.
  */
 export const azureLongRunning: StepPolicy = {
   startToClose: '30 minutes',
-  heartbeat: '20 seconds',
+  heartbeat: HEARTBEAT,
   maxAttempts: 150,
-  initialIntervalMs: 5_000,
+  initialIntervalMs: 2_000,
   backoff: 2,
   maxIntervalMs: 60_000,
 };
@@ -65,7 +72,7 @@ export const verification: StepPolicy = dataPlane;
 /** Every removal of a rollback. */
 export const removal: StepPolicy = {
   startToClose: '10 minutes',
-  heartbeat: '20 seconds',
+  heartbeat: HEARTBEAT,
   // Enough to outlast another operation on the same resource (Azure's 409 "in progress").
   maxAttempts: 30,
   initialIntervalMs: 2_000,

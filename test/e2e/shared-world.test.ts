@@ -372,7 +372,7 @@ describe('a shared world', { concurrency: true }, () => {
             await doomed.kill();
             await crashLab.workerProcess();
             await hold.release();
-            // The dead attempt is noticed at its heartbeat timeout (20 s), then retried here.
+            // The dead attempt is noticed at its heartbeat timeout (10 s), then retried here.
             const end = await crashLab.waitForEnd(id, 420_000);
             assert.equal(end.status, 'FAILED', describeEnd(end));
             assert.equal(firstFailure(end).step, 'attachIdentity', describeEnd(end));

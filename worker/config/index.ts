@@ -12,7 +12,19 @@ export interface WorkerConfig {
   logLevel: string;
   /** Seconds in-flight activities get to finish after SIGTERM before they are cancelled. */
   shutdownGraceSeconds: number;
+  /** Runs kept in memory between their tasks; the rest are replayed from history when they move again. */
+  maxCachedWorkflows: number;
+  /** Activities running at once: most wait on Azure (a PATCH, a vault create), so far more than the SDK's 100. */
+  maxConcurrentActivities: number;
 }
+
+export const DEFAULT_MAX_CONCURRENT_ACTIVITIES = 400;
+
+/**
+ * A fleet's runs mostly wait (for Azure, the KDS key, a coordinator), so a cache of 100 costs little replay and
+ * keeps a worker with 200 runs in flight near 400 MB; the SDK's default grows with the heap (600 per GB).
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -22,5 +34,18 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   const grace = Number(optional(env, 'GMSA_SHUTDOWN_GRACE_SECONDS') ?? '30');
   if (!Number.isFinite(grace) || grace < 0)
     throw new ConfigError('GMSA_SHUTDOWN_GRACE_SECONDS', 'must be a number ≥ 0');
-  return { temporal: readTemporalSettings(env), keyRing: readKeyRing(env), logLevel, shutdownGraceSeconds: grace };
+  const cached = Number(optional(env, 'GMSA_MAX_CACHED_WORKFLOWS') ?? DEFAULT_MAX_CACHED_WORKFLOWS);
+  if (!Number.isInteger(cached) || cached < 1)
+    throw new ConfigError('GMSA_MAX_CACHED_WORKFLOWS', 'must be a whole number ≥ 1');
+  const activities = Number(optional(env, 'GMSA_MAX_CONCURRENT_ACTIVITIES') ?? DEFAULT_MAX_CONCURRENT_ACTIVITIES);
+  if (!Number.isInteger(activities) || activities < 1)
+    throw new ConfigError('GMSA_MAX_CONCURRENT_ACTIVITIES', 'must be a whole number ≥ 1');
+  return {
+    temporal: readTemporalSettings(env),
+    keyRing: readKeyRing(env),
+    logLevel,
+    shutdownGraceSeconds: grace,
+    maxCachedWorkflows: cached,
+    maxConcurrentActivities: activities,
+  };
 }

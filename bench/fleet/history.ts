@@ -1,0 +1,95 @@
+/**
+ * Figures from the runs' histories (event times are the server's, payloads are not needed): how long activities
+ * and workflow tasks waited for a worker (scheduled → started), and how long each kind of activity took from
+ * scheduled to closed. A retried activity's started event is its last attempt's, so waits count first attempts only.
+ */
+import type { Client } from '@temporalio/client';
+
+type Timestamp = { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined;
+const ms = (t: Timestamp) => Number(t?.seconds?.toString() ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+
+export interface Distribution {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export function distribution(xs: number[]): Distribution {
+  const s = [...xs].sort((a, b) => a - b);
+  const rank = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? 0;
+  return { n: s.length, p50: rank(0.5), p99: rank(0.99), max: s[s.length - 1] ?? 0 };
+}
+
+export interface ActivityKind {
+  /** Scheduled → closed (completed, failed, timed out or cancelled), every attempt and backoff included. */
+  closeMs: number[];
+  /** Activities that needed more than one attempt, and the attempts they took in all. */
+  retried: number;
+  attempts: number;
+}
+
+export interface HistoryFigures {
+  activityWaitMs: number[];
+  workflowTaskWaitMs: number[];
+  byActivity: Map<string, ActivityKind>;
+  /** Started → closed of every activity's last attempt: how many ran at once shows whether worker slots ran out. */
+  activityRunning: Array<[number, number]>;
+}
+
+/** The most intervals that overlap at one moment. */
+export function mostAtOnce(intervals: Array<[number, number]>): number {
+  const edges = intervals.flatMap(([a, b]) => [
+    [a, 1],
+    [b, -1],
+  ]);
+  // At equal times an end goes first: a slot freed and taken again in the same millisecond is one slot.
+  edges.sort((x, y) => (x[0] as number) - (y[0] as number) || (x[1] as number) - (y[1] as number));
+  let now = 0;
+  let most = 0;
+  for (const [, d] of edges) most = Math.max(most, (now += d as number));
+  return most;
+}
+
+export async function historyFigures(client: Client, ids: string[], concurrency = 8): Promise<HistoryFigures> {
+  const out: HistoryFigures = {
+    activityWaitMs: [],
+    workflowTaskWaitMs: [],
+    byActivity: new Map(),
+    activityRunning: [],
+  };
+  const queue = [...ids];
+  const one = async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+      const byId = new Map(events.map((e) => [Number(e.eventId), e]));
+      const scheduledAt = (scheduledEventId: unknown) => byId.get(Number(scheduledEventId));
+      for (const e of events) {
+        const wft = e.workflowTaskStartedEventAttributes;
+        if (wft) out.workflowTaskWaitMs.push(ms(e.eventTime) - ms(scheduledAt(wft.scheduledEventId)?.eventTime));
+        const started = e.activityTaskStartedEventAttributes;
+        if (started && (started.attempt ?? 1) === 1) {
+          out.activityWaitMs.push(ms(e.eventTime) - ms(scheduledAt(started.scheduledEventId)?.eventTime));
+        }
+        const closed =
+          e.activityTaskCompletedEventAttributes ??
+          e.activityTaskFailedEventAttributes ??
+          e.activityTaskTimedOutEventAttributes ??
+          e.activityTaskCanceledEventAttributes;
+        if (!closed) continue;
+        const scheduled = scheduledAt(closed.scheduledEventId);
+        const name = scheduled?.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
+        const startedEvent = byId.get(Number((closed as { startedEventId?: unknown }).startedEventId));
+        const attempt = startedEvent?.activityTaskStartedEventAttributes?.attempt ?? 1;
+        if (startedEvent) out.activityRunning.push([ms(startedEvent.eventTime), ms(e.eventTime)]);
+        const kind = out.byActivity.get(name) ?? { closeMs: [], retried: 0, attempts: 0 };
+        kind.closeMs.push(ms(e.eventTime) - ms(scheduled?.eventTime));
+        kind.attempts += attempt;
+        if (attempt > 1) kind.retried += 1;
+        out.byActivity.set(name, kind);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, one));
+  return out;
+}

@@ -1,0 +1,90 @@
+/** The command line of bench/fleet.ts, checked before anything starts. */
+import { parseArgs } from 'node:util';
+
+export interface FleetOptions {
+  /** Bindings per fleet (with `clusters` > 1: one per cluster, so `clusters`). */
+  n: number;
+  /** The fake's latency model scale (`PUT /_admin/knobs {azureLike}`); 0 is zero latency. */
+  latency: number;
+  sharedIdentity: boolean;
+  clusters: number;
+  workers: number;
+  /** SIGKILL a worker every this many ms (0: never). */
+  killEveryMs: number;
+  timeoutMs: number;
+  /** Worker and API under tsx from the sources instead of dist/. */
+  source: boolean;
+  /** Use dist/ as it is, even when older than the sources. */
+  noBuild: boolean;
+  /** Only the fleet with latency: no floor runs. */
+  noFloor: boolean;
+  /** Leave a Samba or kube-apiserver this bench started running (they are shared by everything on the machine). */
+  keepPeers: boolean;
+  /** Leave the AD users, gMSAs and credential specs of the run in the shared DC and API server. */
+  keepObjects: boolean;
+}
+
+export const USAGE = `usage: npm run bench:fleet -- [options]
+  --n N               bindings on one cluster (default 200)
+  --latency S         the Azure fake's latency model at scale S (default 0.05; 0 = zero latency)
+  --shared-identity   one managed identity for every binding (one PATCH in all)
+  --clusters K        one gMSA on K clusters at once (one binding per cluster; --n is ignored)
+  --workers W         worker processes on the task queue (default 1)
+  --kill-every S      SIGKILL a worker every S seconds (alternating) and start it again; runs the fleet without
+                      kills first and compares (use --workers 2)
+  --timeout MIN       bound on the whole bench (default 15)
+  --source            run worker and API from the sources under tsx (while the build does not type-check)
+  --no-build          run dist/ as it is, even when older than the sources
+  --no-floor          measure the fleet with latency only (no zero-latency fleet, no single binding)
+  --keep-peers        leave a Samba DC or kube-apiserver that this bench started running
+  --keep-objects      leave the run's AD accounts and credential specs in the shared DC and API server`;
+
+export function parseOptions(argv: string[]): FleetOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      n: { type: 'string', default: '200' },
+      latency: { type: 'string', default: '0.05' },
+      'shared-identity': { type: 'boolean', default: false },
+      clusters: { type: 'string', default: '1' },
+      workers: { type: 'string', default: '1' },
+      'kill-every': { type: 'string', default: '0' },
+      timeout: { type: 'string', default: '15' },
+      source: { type: 'boolean', default: false },
+      'no-build': { type: 'boolean', default: false },
+      'no-floor': { type: 'boolean', default: false },
+      'keep-peers': { type: 'boolean', default: false },
+      'keep-objects': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) throw new UsageError('');
+  const number = (name: string, text: string, ok: (v: number) => boolean, rule: string) => {
+    const v = Number(text);
+    if (!Number.isFinite(v) || !ok(v)) throw new UsageError(`--${name} ${text}: must be ${rule}`);
+    return v;
+  };
+  const int = (v: number) => Number.isInteger(v);
+  const clusters = number('clusters', values.clusters, (v) => int(v) && v >= 1 && v <= 50, 'an integer 1-50');
+  const o: FleetOptions = {
+    n: clusters > 1 ? clusters : number('n', values.n, (v) => int(v) && v >= 1 && v <= 1000, 'an integer 1-1000'),
+    latency: number('latency', values.latency, (v) => v >= 0 && v <= 1, 'a scale within 0..1'),
+    sharedIdentity: values['shared-identity'],
+    clusters,
+    workers: number('workers', values.workers, (v) => int(v) && v >= 1 && v <= 8, 'an integer 1-8'),
+    killEveryMs: number('kill-every', values['kill-every'], (v) => v >= 0, 'seconds ≥ 0') * 1000,
+    timeoutMs: number('timeout', values.timeout, (v) => v > 0, 'minutes > 0') * 60_000,
+    source: values.source,
+    noBuild: values['no-build'],
+    noFloor: values['no-floor'],
+    keepPeers: values['keep-peers'],
+    keepObjects: values['keep-objects'],
+  };
+  if (o.sharedIdentity && o.clusters > 1) throw new UsageError('--shared-identity and --clusters: choose one mode');
+  if (o.killEveryMs > 0 && o.workers < 2)
+    console.warn('--kill-every with one worker: every kill leaves the queue without a worker until it restarts');
+  return o;
+}
+
+export class UsageError extends Error {}

@@ -1,0 +1,89 @@
+/** The bench's printout: one table row per fleet, then the ratios, where the time went, and why runs failed. */
+import os from 'node:os';
+import { distribution, mostAtOnce } from './history.js';
+import type { FleetFigures } from './run.js';
+
+/** @temporalio/worker's maxConcurrentActivityTaskExecutions when the worker sets none (worker/create-worker.ts). */
+const ACTIVITY_SLOTS = 100;
+const s = (ms: number | undefined) => (ms === undefined ? '—' : (ms / 1000).toFixed(1));
+const mb = (bytes: number) => `${Math.round(bytes / 2 ** 20)}`;
+
+const COLUMNS: Array<[string, number, (f: FleetFigures) => string]> = [
+  ['run', 34, (f) => f.fleet.label],
+  ['bindings', 8, (f) => String(f.fleet.requests.length)],
+  ['done', 5, (f) => String(f.completed)],
+  ['failed', 6, (f) => String(f.failed) + (f.open ? ` +${f.open} open` : '')],
+  ['wall s', 7, (f) => s(f.wallMs)],
+  ['PATCHes (409)', 13, (f) => `${f.arm.patches} (${f.arm.patchesRefused})${f.arm.gap ? '≥' : ''}`],
+  ['ARM calls', 9, (f) => String(f.arm.requests)],
+  ['act wait p99 ms', 15, (f) => distribution(f.history.activityWaitMs).p99.toFixed(0)],
+  ['wft wait p99 ms', 15, (f) => distribution(f.history.workflowTaskWaitMs).p99.toFixed(0)],
+  ['worker RSS max MB', 17, (f) => f.workerRss.map(mb).join(' / ')],
+  ['load max', 8, (f) => f.loadMax.toFixed(1)],
+];
+
+export function printTable(rows: FleetFigures[]): void {
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(COLUMNS[i]![1]) : c.padStart(COLUMNS[i]![1]))).join('  ');
+  console.log(line(COLUMNS.map(([h]) => h)));
+  for (const f of rows) console.log(line(COLUMNS.map(([, , cell]) => cell(f))));
+  console.log(
+    '  act/wft wait: Temporal schedule-to-start (ActivityTaskScheduled → Started, first attempts; WorkflowTask' +
+      ' likewise) from the runs’ histories; RSS sampled every second per worker (VmRSS); load: 1-minute average',
+  );
+}
+
+/** Per activity type, scheduled → closed over the fleet's runs: where a binding's wall time goes. */
+export function printWhereTimeGoes(f: FleetFigures): void {
+  console.log(`\nwhere the time goes in "${f.fleet.label}" (per activity, scheduled → closed, retries included)`);
+  console.log(
+    `  ${'activity'.padEnd(24)}${'n'.padStart(6)}${'p50 s'.padStart(8)}${'p99 s'.padStart(8)}` +
+      `${'max s'.padStart(8)}${'retried'.padStart(9)}${'attempts'.padStart(10)}`,
+  );
+  const kinds = [...f.history.byActivity.entries()].sort(
+    (a, b) => distribution(b[1].closeMs).p99 - distribution(a[1].closeMs).p99,
+  );
+  for (const [name, k] of kinds) {
+    const d = distribution(k.closeMs);
+    console.log(
+      `  ${name.padEnd(24)}${String(d.n).padStart(6)}${s(d.p50).padStart(8)}${s(d.p99).padStart(8)}${s(d.max).padStart(8)}` +
+        `${String(k.retried).padStart(9)}${String(k.attempts).padStart(10)}`,
+    );
+  }
+  console.log(
+    `  activities running at once (last attempts): at most ${mostAtOnce(f.history.activityRunning)}` +
+      ` (${f.workerRss.length} worker(s); the SDK's default is ${ACTIVITY_SLOTS} activity slots each)`,
+  );
+  const act = distribution(f.history.activityWaitMs);
+  const wft = distribution(f.history.workflowTaskWaitMs);
+  console.log(
+    `  waiting for a worker: activities p50 ${act.p50.toFixed(0)} / p99 ${act.p99.toFixed(0)} / max ${act.max.toFixed(0)} ms ` +
+      `(${act.n}); workflow tasks p50 ${wft.p50.toFixed(0)} / p99 ${wft.p99.toFixed(0)} / max ${wft.max.toFixed(0)} ms (${wft.n})`,
+  );
+  const cpu = Object.entries(f.cpu)
+    .map(([part, sec]) => `${part} ${sec.toFixed(1)}`)
+    .join(', ');
+  const cores = os.cpus().length;
+  const ours = Object.values(f.cpu).reduce((a, b) => a + b, 0);
+  const machine =
+    f.machineBusy === undefined
+      ? ''
+      : `; the machine was busy ${f.machineBusy.toFixed(0)}, of which ${Math.max(0, f.machineBusy - ours).toFixed(0)} ` +
+        `not these processes (Samba, kube-apiserver, and whatever else runs)`;
+  console.log(
+    `  CPU seconds: ${cpu}` +
+      (f.wallMs ? ` (${((f.wallMs / 1000) * cores).toFixed(0)} core-seconds in the wall time on ${cores} cores)` : '') +
+      machine,
+  );
+  console.log(
+    `  ARM: ${f.arm.requests} calls, ${f.arm.conflicts} answered 409, ${f.arm.throttled} answered 429; API RSS max ${mb(f.apiRss)} MB` +
+      (f.workerExits.length ? `; workers that exited by themselves: ${f.workerExits.join(', ')}` : ''),
+  );
+}
+
+export function printFailures(f: FleetFigures): void {
+  if (!f.failures.length && !f.open) return;
+  console.log(`\n"${f.fleet.label}": ${f.failed} failed${f.open ? `, ${f.open} still open at the deadline` : ''}`);
+  for (const [reason, count] of f.failures.slice(0, 5)) console.log(`  ${String(count).padStart(4)}×  ${reason}`);
+  if (f.failures.length > 5) console.log(`  … and ${f.failures.length - 5} other reasons`);
+}

@@ -1,0 +1,66 @@
+/**
+ * The bindings of one fleet: the README's lab request (examples/lab-request.json) with every name derived from the
+ * bench's tag and the run's letter, so that runs never meet each other's objects in the shared DC and API server
+ * (and AD's 15/20-character limits hold up to 999 bindings).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ProvisionRequest } from '../../domain/request.js';
+import { PROJECT_ROOT } from '../../lab/paths.js';
+
+export type Layout = 'own-identity' | 'shared-identity' | 'one-gmsa-many-clusters';
+
+export interface Fleet {
+  label: string;
+  layout: Layout;
+  /** The clusters to seed in the fake, each with a Windows pool `win1`. */
+  clusters: string[];
+  requests: ProvisionRequest[];
+}
+
+const template = () =>
+  JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'examples', 'lab-request.json'), 'utf8')) as ProvisionRequest;
+
+/** Every name of the bench's objects starts with this (AD accounts and specs are removed by it afterwards). */
+export const namePrefix = (tag: string) => `fl${tag}`;
+
+function binding(cluster: string, names: { gmsa: string; site: string; identity: string }): ProvisionRequest {
+  const r = template();
+  r.cluster = { ...r.cluster, name: cluster };
+  r.gmsa = { name: names.gmsa, standardUser: `gmsa-${names.gmsa}`, credentialSpecName: names.site };
+  r.azure.keyVault = { name: `kv-${names.gmsa}`, secretName: `gmsa-${names.gmsa}` };
+  r.azure.managedIdentity = { name: names.identity };
+  return r;
+}
+
+/**
+ * `n` bindings of run `run` (one letter): on one cluster, each with its own gMSA, user, vault, secret, spec and
+ * identity (`own-identity`) or one identity for all (`shared-identity`); or one gMSA, user, vault and secret on `n`
+ * clusters, each cluster with its own identity and spec (`one-gmsa-many-clusters`).
+ */
+export function fleet(tag: string, run: string, layout: Layout, n: number, label: string): Fleet {
+  const base = `${namePrefix(tag)}${run}`;
+  const spec = (i: number) => `${namePrefix(tag)}-${run}${i}`;
+  if (layout === 'one-gmsa-many-clusters') {
+    const clusters = Array.from({ length: n }, (_, k) => `aks-${base}${k}`);
+    return {
+      label,
+      layout,
+      clusters,
+      requests: clusters.map((c, k) => binding(c, { gmsa: base, site: spec(k), identity: `mi-${base}${k}` })),
+    };
+  }
+  const cluster = `aks-${base}`;
+  return {
+    label,
+    layout,
+    clusters: [cluster],
+    requests: Array.from({ length: n }, (_, i) =>
+      binding(cluster, {
+        gmsa: `${base}${i}`,
+        site: spec(i),
+        identity: layout === 'shared-identity' ? `mi-${base}` : `mi-${base}${i}`,
+      }),
+    ),
+  };
+}
