@@ -20,7 +20,7 @@ export function labSettings(armEndpoint: string, world: World, caFile: string): 
     AZURE_CA_FILE: caFile,
     AZURE_LAB_ADMIN_URL: `${armEndpoint}/_admin`,
     // The fake's operations last milliseconds to seconds (its latency model scaled): a worker waiting on a busy
-    // cluster looks every half second, not every 10 s as it does against Azure.
-    AZURE_POLL_INTERVAL_MS: '500',
+    // cluster looks every 2 s, not every 10 s as against Azure (200 waiting bindings then read 100 times a second).
+    AZURE_POLL_INTERVAL_MS: '2000',
   };
 }
