@@ -21,3 +21,12 @@ export function required(env: NodeJS.ProcessEnv, name: string, what: string): st
   if (!v) throw new ConfigError(name, `is required (${what})`);
   return v;
 }
+
+/** A whole-number setting of at least `min`, or undefined when unset. */
+export function wholeNumber(env: NodeJS.ProcessEnv, name: string, min = 0): number | undefined {
+  const v = optional(env, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(name, `must be a whole number ≥ ${min}, got '${v}'`);
+  return n;
+}

@@ -2,15 +2,22 @@
  * Windows hosts' access to the secret (Grant-AkvAccessToAksWindowsHosts). With hostIdentity managedIdentity the
  * identity is appended to each Windows pool's scale set, keeping the identities already there (the kubelet's and
  * any other), unless the caller says `attachToScaleSets: false` (the scale sets' coordinators attach it, see
- * scale-set-identities.ts); with kubeletIdentity no scale set changes. Then the principal gets read on the secret: on an RBAC
- * vault the "Key Vault Secrets User" role scoped to the one secret, marked as this binding's; on an access-policy
- * vault (which cannot scope) `get` on every secret, recorded in a vault tag when this product added it. The
- * removals take back only what those marks say this product gave.
+ * scale-set-identities.ts); with kubeletIdentity no scale set changes. Then the principal gets read on the secret:
+ * on an RBAC vault the "Key Vault Secrets User" role scoped to the one secret, marked as this binding's; on an
+ * access-policy vault (which cannot scope) `get` on every secret, recorded in a vault tag when this product added
+ * it. The removals take back only what those marks say this product gave.
  */
 import type { VirtualMachineScaleSet } from '@azure/arm-compute';
 import type { AzureClients } from './clients.js';
 import { azureCall, isNotFound } from './errors.js';
-import { IDENTITY_ID, identityChange, listScaleSets, patchIdentity, poolScaleSet } from './scale-set-identities.js';
+import {
+  detachKept,
+  IDENTITY_ID,
+  identityChange,
+  listScaleSets,
+  patchIdentity,
+  poolScaleSet,
+} from './scale-set-identities.js';
 import { accessTag, otherAccessRecords, parseAccessTag } from './tags.js';
 import {
   ensureAccessPolicy,
@@ -22,7 +29,7 @@ import {
   ROLE,
 } from './vault-access.js';
 import { ownerOf } from '../owner.js';
-import { bindingKey, ownershipFromTags } from '../../domain/ownership.js';
+import { ownershipFromTags } from '../../domain/ownership.js';
 import { ErrorType, fatal } from '../../contract/errors.js';
 import type {
   ClusterRef,
@@ -178,27 +185,11 @@ export function createKeyVaultAccessActivities(clients: AzureClients) {
     input: RemoveScaleSetIdentityInput,
   ): Promise<{ scaleSetsUpdated: string[]; kept?: string }> {
     const owner = ownerOf(input);
-    const ref = IDENTITY_ID.exec(input.identityId);
-    if (!ref) throw fatal(ErrorType.InvalidInput, `not a user-assigned identity id: ${input.identityId}`);
-    const [, sub, rg, name] = ref as unknown as [string, string, string, string];
-    const what = `managed identity ${rg}/${name}`;
-    const mi = await azureCall(`get ${what}`, () =>
-      clients
-        .msi(sub)
-        .userAssignedIdentities.get(rg, name)
-        .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e))),
-    );
-    // Gone: nothing says whose it was, so the scale sets stay as they are.
-    if (!mi) return { scaleSetsUpdated: [], kept: `${what} does not exist: nothing tells whose it was` };
-    const ownership = ownershipFromTags(mi.tags);
-    if (!ownership) return { scaleSetsUpdated: [], kept: `${what} is not marked as aks-gmsa's: left attached` };
-    const others = ownership.uses.filter((k) => k !== bindingKey(owner.binding));
-    if (others.length > 0) {
-      return {
-        scaleSetsUpdated: [],
-        kept: `${what} is still used by ${others.length} other binding(s): left attached`,
-      };
+    if (!IDENTITY_ID.test(input.identityId)) {
+      throw fatal(ErrorType.InvalidInput, `not a user-assigned identity id: ${input.identityId}`);
     }
+    const kept = await detachKept(clients, input.identityId, [owner.binding]);
+    if (kept) return { scaleSetsUpdated: [], kept };
     const scaleSetsUpdated: string[] = [];
     for (const vmss of await windowsScaleSets(input.cluster, input.nodeResourceGroup)) {
       const identity = identityChange(vmss.identity, { remove: [input.identityId] });

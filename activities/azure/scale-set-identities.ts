@@ -190,28 +190,31 @@ interface Plan {
   changes: number[];
 }
 
-export function createScaleSetActivities(clients: AzureClients): Pick<CoordinationActivities, 'applyScaleSetChanges'> {
-  /** Why a detach of `id` by `bindings` must be left undone, or undefined when it may go (as removeScaleSetIdentity). */
-  async function detachKept(id: string, bindings: string[]): Promise<string | undefined> {
-    const [, sub, rg, name] = IDENTITY_ID.exec(id) as unknown as [string, string, string, string];
-    const what = `managed identity ${rg}/${name}`;
-    const mi = await azureCall(`get ${what}`, () =>
-      clients
-        .msi(sub)
-        .userAssignedIdentities.get(rg, name)
-        .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e))),
-    );
-    // Gone: nothing says whose it was, so the scale set stays as it is.
-    if (!mi) return `${what} does not exist: nothing tells whose it was`;
-    const ownership = ownershipFromTags(mi.tags);
-    if (!ownership) return `${what} is not marked as aks-gmsa's: left attached`;
-    // Bindings leaving together all leave: only one that stays keeps it.
-    const leaving = new Set(bindings.map(bindingKey));
-    const others = ownership.uses.filter((k) => !leaving.has(k));
-    if (others.length > 0) return `${what} is still used by ${others.length} other binding(s): left attached`;
-    return undefined;
-  }
+/**
+ * Why a detach of user-assigned identity `id` (a valid IDENTITY_ID) by `bindings` must be left undone, or undefined
+ * when it may go: only an identity marked as this product's that no other binding uses comes off a scale set.
+ */
+export async function detachKept(clients: AzureClients, id: string, bindings: string[]): Promise<string | undefined> {
+  const [, sub, rg, name] = IDENTITY_ID.exec(id) as unknown as [string, string, string, string];
+  const what = `managed identity ${rg}/${name}`;
+  const mi = await azureCall(`get ${what}`, () =>
+    clients
+      .msi(sub)
+      .userAssignedIdentities.get(rg, name)
+      .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e))),
+  );
+  // Gone: nothing says whose it was, so the scale set stays as it is.
+  if (!mi) return `${what} does not exist: nothing tells whose it was`;
+  const ownership = ownershipFromTags(mi.tags);
+  if (!ownership) return `${what} is not marked as aks-gmsa's: left attached`;
+  // Bindings leaving together all leave: only one that stays keeps it.
+  const leaving = new Set(bindings.map(bindingKey));
+  const others = ownership.uses.filter((k) => !leaving.has(k));
+  if (others.length > 0) return `${what} is still used by ${others.length} other binding(s): left attached`;
+  return undefined;
+}
 
+export function createScaleSetActivities(clients: AzureClients): Pick<CoordinationActivities, 'applyScaleSetChanges'> {
   async function applyScaleSetChanges(input: ApplyScaleSetChangesInput): Promise<ApplyScaleSetChangesResult> {
     const { target, changes } = input;
     const { subscriptionId, nodeResourceGroup: rg } = target;
@@ -253,7 +256,7 @@ export function createScaleSetActivities(clients: AzureClients): Pick<Coordinati
         // Not attached and not attached by this batch: so already, nothing to decide.
         if (!attached.has(key) && attaches.length === 0) return;
         const last = change(detaches.at(-1) as number);
-        const kept = await detachKept(last.identityId, [...new Set(detaches.map((i) => owner(change(i))))]);
+        const kept = await detachKept(clients, last.identityId, [...new Set(detaches.map((i) => owner(change(i))))]);
         if (!kept) {
           failed(
             attaches,

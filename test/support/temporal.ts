@@ -4,7 +4,14 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import type { GmsaActivities } from '../../contract/activities.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { FAILURE_CONVERTER_PATH } from '../../temporal/codec.js';
 import { WORKFLOWS_PATH } from '../../worker/create-worker.js';
@@ -48,6 +55,23 @@ const quietLogger = { trace: noop, debug: noop, info: noop, warn: console.warn, 
 let n = 0;
 /** A task queue of its own per test, so workers of different tests never steal each other's tasks. */
 export const uniqueQueue = (prefix: string) => `${prefix}-${process.pid}-${Date.now()}-${n++}`;
+
+/** Runs `body` with a worker over `activities` (and the product's workflows) on a queue of its own. */
+export async function withWorker<T>(
+  env: TestWorkflowEnvironment,
+  activities: GmsaActivities,
+  body: (taskQueue: string) => Promise<T>,
+  prefix = 'wf',
+): Promise<T> {
+  const taskQueue = uniqueQueue(prefix);
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+  });
+  return worker.runUntil(body(taskQueue));
+}
 
 /** One event of a workflow's history, as the server stores it. */
 export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;

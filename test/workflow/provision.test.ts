@@ -10,7 +10,6 @@ import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { fatal, transient } from '../../contract/errors.js';
 import { createActivities } from '../../activities/index.js';
 import type { ActivityName, GmsaActivities } from '../../contract/activities.js';
@@ -25,7 +24,7 @@ import type { ProvisionRequest } from '../../domain/request.js';
 import { activityDoubles, doubleResult, type CallRecord, type Overrides } from '../../lab/activity-doubles.js';
 import { Barrier, deferred, pollUntil, within } from '../support/poll.js';
 import { uniqueRequest } from '../support/requests.js';
-import { activitiesIn, devServerEnv, historyOf, uniqueQueue, workflowBundle } from '../support/temporal.js';
+import { activitiesIn, devServerEnv, historyOf, withWorker as withWorkerOn } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -36,16 +35,8 @@ after(async () => {
 });
 
 /** Runs `body` with a worker over `activities` on a queue of its own. */
-async function withWorker<T>(activities: GmsaActivities, body: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = uniqueQueue('wf');
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities,
-  });
-  return worker.runUntil(body(taskQueue));
-}
+const withWorker = <T>(activities: GmsaActivities, body: (taskQueue: string) => Promise<T>) =>
+  withWorkerOn(env, activities, body);
 
 function start(taskQueue: string, request: ProvisionRequest = uniqueRequest('wf')) {
   return env.client.workflow.start('provisionGmsa', {

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { GmsaActivities } from '../../contract/activities.js';
 import type { ApplyScaleSetChangesInput, QueueScaleSetChangeInput } from '../../contract/coordination.js';
 import { ErrorType, fatal } from '../../contract/errors.js';
@@ -16,7 +15,7 @@ import { progressQuery } from '../../workflows/definitions.js';
 import { activityDoubles, doubleResult, type CallRecord } from '../../lab/activity-doubles.js';
 import type { ProvisionRequest } from '../../domain/request.js';
 import { uniqueRequest } from '../support/requests.js';
-import { devServerEnv, uniqueQueue, workflowBundle } from '../support/temporal.js';
+import { devServerEnv, withWorker as withWorkerOn } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -26,16 +25,9 @@ after(async () => {
   await env?.teardown();
 });
 
-async function withWorker<T>(activities: GmsaActivities, body: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = uniqueQueue('coord');
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities,
-  });
-  return worker.runUntil(body(taskQueue));
-}
+/** Runs `body` with a worker over `activities` on a queue of its own. */
+const withWorker = <T>(activities: GmsaActivities, body: (taskQueue: string) => Promise<T>) =>
+  withWorkerOn(env, activities, body, 'coord');
 
 const start = (taskQueue: string, request: ProvisionRequest) =>
   env.client.workflow.start('provisionGmsa', {

@@ -10,7 +10,7 @@ import {
   type AzureCredentialKind,
   type AzureCredentialSettings,
 } from '../../activities/azure/connect.js';
-import { ConfigError, optional, required } from '../../config/env.js';
+import { ConfigError, optional, required, wholeNumber } from '../../config/env.js';
 
 export type AzureConfig = AzureConnection;
 
@@ -43,14 +43,6 @@ function httpsUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
   if (url.protocol !== 'https:')
     throw new ConfigError(name, 'must be an https URL (Azure sends bearer tokens over TLS only)');
   return v.replace(/\/+$/, '');
-}
-
-function count(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const v = optional(env, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new ConfigError(name, `must be a whole number ≥ 0, got '${v}'`);
-  return n;
 }
 
 export function readAzureConfig(env: NodeJS.ProcessEnv = process.env): AzureConfig | undefined {
@@ -94,8 +86,8 @@ export function readAzureConfig(env: NodeJS.ProcessEnv = process.env): AzureConf
     credential,
     caPem,
     lab,
-    pollIntervalMs: count(env, 'AZURE_POLL_INTERVAL_MS'),
-    maxRetries: count(env, 'AZURE_MAX_RETRIES'),
+    pollIntervalMs: wholeNumber(env, 'AZURE_POLL_INTERVAL_MS'),
+    maxRetries: wholeNumber(env, 'AZURE_MAX_RETRIES'),
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import { readKeyRing, type KeyRing } from '../../temporal/codec.js';
 import { readTemporalSettings, type TemporalSettings } from '../../temporal/settings.js';
-import { ConfigError, optional } from '../../config/env.js';
+import { ConfigError, optional, wholeNumber } from '../../config/env.js';
 
 export interface WorkerConfig {
   temporal: TemporalSettings;
@@ -34,12 +34,8 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   const grace = Number(optional(env, 'GMSA_SHUTDOWN_GRACE_SECONDS') ?? '30');
   if (!Number.isFinite(grace) || grace < 0)
     throw new ConfigError('GMSA_SHUTDOWN_GRACE_SECONDS', 'must be a number ≥ 0');
-  const cached = Number(optional(env, 'GMSA_MAX_CACHED_WORKFLOWS') ?? DEFAULT_MAX_CACHED_WORKFLOWS);
-  if (!Number.isInteger(cached) || cached < 1)
-    throw new ConfigError('GMSA_MAX_CACHED_WORKFLOWS', 'must be a whole number ≥ 1');
-  const activities = Number(optional(env, 'GMSA_MAX_CONCURRENT_ACTIVITIES') ?? DEFAULT_MAX_CONCURRENT_ACTIVITIES);
-  if (!Number.isInteger(activities) || activities < 1)
-    throw new ConfigError('GMSA_MAX_CONCURRENT_ACTIVITIES', 'must be a whole number ≥ 1');
+  const cached = wholeNumber(env, 'GMSA_MAX_CACHED_WORKFLOWS', 1) ?? DEFAULT_MAX_CACHED_WORKFLOWS;
+  const activities = wholeNumber(env, 'GMSA_MAX_CONCURRENT_ACTIVITIES', 1) ?? DEFAULT_MAX_CONCURRENT_ACTIVITIES;
   return {
     temporal: readTemporalSettings(env),
     keyRing: readKeyRing(env),
