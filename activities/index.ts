@@ -10,6 +10,7 @@ import { keepAlive } from './keep-alive.js';
 const AD = 'Active Directory (AD_URL, AD_BIND_USER, AD_BIND_PASSWORD or AD_BIND_PASSWORD_FILE, AD_CA_FILE)';
 const AZURE = 'Azure (AZURE_SUBSCRIPTION_ID and an Azure credential)';
 const KUBERNETES = 'Kubernetes (KUBECONFIG, or Azure to fetch the cluster credential)';
+const TEMPORAL = 'the worker (always there)';
 
 /** The outside system each activity needs, for the "not configured" message. */
 export const ACTIVITY_NEEDS: Record<keyof GmsaActivities, string> = {
@@ -34,8 +35,21 @@ export const ACTIVITY_NEEDS: Record<keyof GmsaActivities, string> = {
   deleteUserSecret: AZURE,
   revokeKeyVaultAccess: AZURE,
   verifyApproval: 'the approval key (GMSA_APPROVAL_KEY or GMSA_APPROVAL_KEY_FILE)',
-  queueScaleSetChange: 'the worker (always there)',
+  queueScaleSetChange: TEMPORAL,
   applyScaleSetChanges: AZURE,
+  readBinding: TEMPORAL,
+  listCredentialSpecs: KUBERNETES,
+  disableClusterGmsa: AZURE,
+  ensureOperationSchedules: TEMPORAL,
+  deleteOperationSchedules: TEMPORAL,
+  listUserSecrets: TEMPORAL,
+  stageUserPassword: AZURE,
+  setDomainUserPassword: `${AD} and a Key Vault secret reader (${AZURE})`,
+  publishUserPassword: AZURE,
+  dropStagedPassword: AZURE,
+  inspectCluster: AZURE,
+  listSecretReaders: AZURE,
+  runValidationPod: KUBERNETES,
 };
 
 export function createActivities(parts: Partial<GmsaActivities>): GmsaActivities {

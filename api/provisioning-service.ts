@@ -26,7 +26,7 @@ import {
   provisionSummary,
   type Progress,
 } from '../workflows/definitions.js';
-import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.js';
+import { domainUserKey, SEARCH_ATTRIBUTES } from '../temporal/search-attributes.js';
 import type { TemporalSettings } from '../temporal/settings.js';
 import {
   AlreadyRunning,
@@ -103,6 +103,7 @@ export class ProvisioningService {
         typedSearchAttributes: [
           { key: SEARCH_ATTRIBUTES.cluster, value: request.cluster.name.toLowerCase() },
           { key: SEARCH_ATTRIBUTES.spec, value: request.gmsa.credentialSpecName },
+          { key: SEARCH_ATTRIBUTES.domainUser, value: domainUserKey(request.domain.fqdn, request.gmsa.standardUser) },
         ],
       });
       return { id, runId: handle.firstExecutionRunId };

@@ -9,6 +9,11 @@ import type { DomainFacts } from '../domain/credential-spec.js';
 import type { Owner } from '../domain/ownership.js';
 import type { ClusterRef } from '../domain/request.js';
 import type { CoordinationActivities } from './coordination.js';
+import type { InspectionActivities } from './inspection.js';
+import type { LifecycleActivities } from './lifecycle.js';
+import type { BindingActivities } from './operations.js';
+import type { RotationActivities } from './rotation.js';
+import type { ValidationActivities } from './validation.js';
 
 export type { ClusterRef, Owner };
 
@@ -373,7 +378,17 @@ export interface ApprovalActivities {
 }
 
 /** Everything the worker registers. */
-export type GmsaActivities = StepActivities & RemovalActivities & ApprovalActivities & CoordinationActivities;
+export type GmsaActivities = StepActivities &
+  RemovalActivities &
+  ApprovalActivities &
+  CoordinationActivities &
+  DayTwoActivities;
+/** What the day-2 operations add (contract/operations.ts and the files it names). */
+export type DayTwoActivities = BindingActivities &
+  LifecycleActivities &
+  RotationActivities &
+  InspectionActivities &
+  ValidationActivities;
 export type RemovalName = keyof RemovalActivities;
 
 // ---- dependencies shared across systems --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import { createQueueActivity } from '../activities/coordination.js';
 import { keepAlive } from '../activities/keep-alive.js';
 import { scaleSetCoordinatorId } from '../contract/coordination.js';
 import { clusterRoleName, roleBindingName } from '../domain/credential-spec.js';
+import { DAY_TWO_DOUBLES } from './doubles/day-two.js';
 
 type Name = keyof GmsaActivities;
 type Input<N extends Name> = Parameters<GmsaActivities[N]>[0];
@@ -47,6 +48,7 @@ export const DOUBLE_KDS_KEY = { keyId: 'kds-key-1', usableAt: '2000-01-01T00:00:
 
 /** What each double returns for an input: the real activity's result shape, with the input's own names in it. */
 export const DOUBLE_RESULTS: { [N in Name]: (input: Input<N>) => Output<N> } = {
+  ...DAY_TWO_DOUBLES,
   confirmAksGmsa: (i) => ({
     clusterId: clusterId(i.cluster),
     nodeResourceGroup: nodeResourceGroup(i.cluster),

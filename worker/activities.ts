@@ -17,6 +17,15 @@ import type { ClusterRef, GmsaActivities, SecretReader } from '../contract/activ
 import { createVerifyChainActivity } from '../activities/verify-chain.js';
 import { createQueueActivity } from '../activities/coordination.js';
 import { createScaleSetActivities } from '../activities/azure/scale-set-identities.js';
+import { createBindingActivities } from '../activities/binding.js';
+import { createScheduleActivities } from '../activities/schedules.js';
+import { createUserSecretsActivity } from '../activities/user-secrets.js';
+import { createClusterGmsaActivities } from '../activities/azure/cluster-gmsa.js';
+import { createInspectionActivities } from '../activities/azure/inspection.js';
+import { createSecretVersionActivities } from '../activities/azure/secret-versions.js';
+import { createPasswordActivities } from '../activities/active-directory/password.js';
+import { createSpecListActivities } from '../activities/kubernetes/spec-list.js';
+import { createValidationPodActivities } from '../activities/kubernetes/validation-pod.js';
 import { readActiveDirectoryConfig } from './config/active-directory.js';
 import { readAzureConfig } from './config/azure.js';
 import { ConfigError } from '../config/env.js';
@@ -28,6 +37,10 @@ export async function createRealActivities(env: NodeJS.ProcessEnv, log: Logger):
   const parts: Partial<GmsaActivities> = {
     ...createApprovalActivities(readApprovalKey(env)),
     ...createQueueActivity(),
+    // Day 2: through the worker's own Temporal client.
+    ...createBindingActivities(),
+    ...createScheduleActivities(),
+    ...createUserSecretsActivity(),
   };
 
   const azure = readAzureConfig(env);
@@ -40,6 +53,9 @@ export async function createRealActivities(env: NodeJS.ProcessEnv, log: Logger):
       createKeyVaultActivities(clients),
       createKeyVaultAccessActivities(clients),
       createScaleSetActivities(clients),
+      createClusterGmsaActivities(clients),
+      createSecretVersionActivities(clients),
+      createInspectionActivities(clients),
     );
   }
   // The AD side reads the standard user's password from where storeUserSecret put it: Key Vault.
@@ -52,7 +68,13 @@ export async function createRealActivities(env: NodeJS.ProcessEnv, log: Logger):
       };
 
   const ad = readActiveDirectoryConfig(env);
-  if (ad) Object.assign(parts, createActiveDirectoryActivities({ config: ad, secrets, log }));
+  if (ad) {
+    Object.assign(
+      parts,
+      createActiveDirectoryActivities({ config: ad, secrets, log }),
+      createPasswordActivities({ config: ad, secrets, log }),
+    );
+  }
 
   const kube = readKubernetesConfig(env);
   if (kube) {
@@ -62,8 +84,9 @@ export async function createRealActivities(env: NodeJS.ProcessEnv, log: Logger):
       const source = createKubeconfigSource(clients);
       kubeconfigFor = (cluster) => source.getKubeconfig(cluster, kube.credentials);
     } else throw new ConfigError('KUBECONFIG', '"aks" needs Azure configured (AZURE_SUBSCRIPTION_ID and a credential)');
-    const kubernetes = createKubernetesActivities({ kubeconfigFor, context: kube.context });
-    Object.assign(parts, kubernetes);
+    const kubeDeps = { kubeconfigFor, context: kube.context };
+    const kubernetes = createKubernetesActivities(kubeDeps);
+    Object.assign(parts, kubernetes, createSpecListActivities(kubeDeps), createValidationPodActivities(kubeDeps));
     // The chain check walks all three systems.
     if (ad && clients) {
       const { canUseCredentialSpec } = kubernetes;

@@ -125,6 +125,8 @@ export const approveAdStepUpdate = defineUpdate<Approval, [SignedApproval]>('app
  */
 export const approveAdStepSignal = defineSignal<[ApproveAdStepArgs]>('approveAdStep');
 export const progressQuery = defineQuery<Progress>('progress');
+/** The same query on a day-2 operation (workflows/operation.ts): its own step names and outputs. */
+export const operationProgressQuery = defineQuery<Progress<string, unknown>>('progress');
 
 /** A binding's change to a scale set's identities, queued at that scale set's coordinator. */
 export const scaleSetChangeSignal = defineSignal<[ScaleSetChange]>(SCALE_SET_CHANGE_SIGNAL);

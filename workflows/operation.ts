@@ -1,0 +1,49 @@
+/**
+ * What every day-2 operation shares (DESIGN "Day 2"): it acts for its binding (the provisioning id, not its own
+ * workflow id, is the owner every removal and write names), reads the binding first (readBinding), runs its steps
+ * with the step runner and answers the same `progress` query as a provisioning, so the API reads an operation the
+ * way it reads a provisioning. No rollback: an operation converges, and a rerun finishes what a failed one began.
+ */
+import { setCurrentDetails, setHandler } from '@temporalio/workflow';
+import type { Owner } from '../contract/activities.js';
+import type { BindingRecord } from '../contract/operations.js';
+import type { ProvisionInput, ProvisionOutputs } from './definitions.js';
+import { operationProgressQuery } from './definitions.js';
+import { ProgressTracker } from './progress.js';
+import { runGraph, type Graph } from './runner.js';
+import { quick, type StepPolicy } from './step-policies.js';
+
+/** The binding is the owner of whatever an operation writes or removes; it adopts nothing. */
+export const bindingOwner = (bindingId: string): Owner => ({ binding: bindingId, adopt: [] });
+
+/** readBinding's policy: a read of Temporal, retried briefly. */
+export const readBindingPolicy: StepPolicy = { ...quick, maxAttempts: 5 };
+
+/** The binding's request and, when its provisioning completed, its outputs. */
+export const requestOf = (b: BindingRecord): ProvisionInput => b.request;
+export const outputsOf = (b: BindingRecord): ProvisionOutputs | undefined => b.outputs as ProvisionOutputs | undefined;
+
+/**
+ * Runs an operation's graph with a progress query of its own step names; its outputs, from the step results, are
+ * the workflow's result and `progress.outputs`.
+ */
+export async function runOperation<Req, R, N extends string, C, O>(o: {
+  names: readonly N[];
+  graph: Graph<Req, R, C>;
+  input: Req;
+  context: C;
+  outputs: (results: R) => O;
+}): Promise<O> {
+  const progress = new ProgressTracker<N, O>(o.names);
+  setHandler(operationProgressQuery, () => progress.snapshot());
+  const results = await runGraph(o.graph, o.input, {
+    progress: progress as unknown as ProgressTracker<N, unknown>,
+    context: o.context,
+    rollback: false,
+    ownership: true,
+  });
+  progress.outputs = o.outputs(results);
+  progress.finish('completed');
+  setCurrentDetails(progress.details());
+  return progress.outputs;
+}
