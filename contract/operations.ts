@@ -106,3 +106,13 @@ export interface BindingActivities {
    */
   readBinding(input: BindingInput & { requireSettled?: boolean }): Promise<BindingRecord>;
 }
+
+// ---- answers of the inspections ------------------------------------------------------------------------------
+
+/** gmsaSampleWorkload's result (Get-GMSASampleApplicationYAML parity): the API serves `yaml` as it is. */
+export interface SampleWorkloadResult {
+  /** A Deployment that uses the credential spec, for the binding's Windows pools. */
+  yaml: string;
+  image: string;
+  nodeSelector: Record<string, string>;
+}
