@@ -1,10 +1,11 @@
 /**
  * `npm start`: the whole product on its embedded defaults. Starts the lab parts (Temporal dev server, and the
  * stand-ins for AD, Azure and Kubernetes that exist), writes .lab/lab.env, runs the worker and the API, prints
- * where everything is. Ctrl-C stops everything it started, by pid. Settings already in the environment
+ * where everything is. The worker and the API are supervised (restarted when they die). Ctrl-C stops everything
+ * it started, by pid. Settings already in the environment
  * (TEMPORAL_ADDRESS, AD_URL, AZURE_*, KUBECONFIG) replace the matching lab part with the real thing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { labParts } from './parts.js';
 import { LAB_DIR, LAB_ENV_FILE, labPath, PROJECT_ROOT } from './paths.js';
 import type { LabPart } from './part.js';
 import { waitUntil } from './process.js';
+import { supervise, type Supervised } from './supervise.js';
 import { temporalLab } from './temporal.js';
 import { parseTokenSpec } from '../config/api-tokens.js';
 import { APPROVAL_KEY_FILE_VARIABLE, APPROVAL_KEY_VARIABLE, generateApprovalKey } from '../config/approval-key.js';
@@ -48,41 +50,38 @@ function shellQuote(v: string): string {
   return `'${v.replace(/'/g, `'\\''`)}'`;
 }
 
-function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script)], {
-    cwd: PROJECT_ROOT,
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  child.on('exit', (code, signal) => {
-    if (!stopping) {
-      console.error(`${name} exited (${signal ?? code}); stopping the lab`);
-      void stop(1);
-    }
-  });
-  return child;
+/**
+ * The worker and the API run supervised: one that dies (a crash, a kill -9) is started again with a backoff and a
+ * line saying so, and the rest of the lab stays up; only one that keeps dying stops the lab.
+ */
+function run(name: string, script: string, env: NodeJS.ProcessEnv): Supervised {
+  return supervise(
+    name,
+    () =>
+      spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, script)], {
+        cwd: PROJECT_ROOT,
+        env,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      }),
+    {
+      onGiveUp: (why) => {
+        console.error(`${why}; stopping the lab`);
+        void stop(1);
+      },
+    },
+  );
 }
 
 let stopping = false;
 const started: LabPart[] = [];
-const children: ChildProcess[] = [];
+const children: Supervised[] = [];
 
 async function stop(code: number): Promise<void> {
   // Ctrl-C reaches this process twice (from the terminal and relayed by tsx): stop once, ignore the rest.
   if (stopping) return;
   stopping = true;
   console.log('\nstopping…');
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) return resolve();
-          c.once('exit', () => resolve());
-          c.kill('SIGTERM');
-          setTimeout(() => c.kill('SIGKILL'), 15_000).unref();
-        }),
-    ),
-  );
+  await Promise.all(children.map((c) => c.stop()));
   for (const part of started.reverse()) {
     await part.stop().catch((e: unknown) => console.error(`stopping ${part.name}: ${(e as Error).message}`));
     console.log(`stopped ${part.name}`);
