@@ -12,9 +12,11 @@ import type { TokenTable } from './auth.js';
 import { authPlugin } from './plugins/auth.js';
 import { ApiProblem } from './errors.js';
 import { problemOf, sendProblem } from './problem.js';
+import type { OperationsService } from './operations-service.js';
 import type { ProvisioningService } from './provisioning-service.js';
 import { codecRoutes } from './routes/codec.js';
 import { healthRoutes } from './routes/health.js';
+import { operationRoutes } from './routes/operations.js';
 import { provisioningRoutes } from './routes/provisionings.js';
 import type { Logger } from '../config/logger.js';
 import type { TrustProxy } from '../config/trust-proxy.js';
@@ -22,6 +24,8 @@ import { REDACT_PATHS } from '../config/logger.js';
 
 export interface AppDeps {
   service: ProvisioningService;
+  /** The day-2 operations and inspections (DESIGN "Day 2"); without it those routes are not served. */
+  operations?: OperationsService;
   tokens: TokenTable;
   /** The payload codec of the Temporal client; with it the API serves /codec for the Temporal UI. */
   codec?: PayloadCodec;
@@ -95,6 +99,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(async (v1) => {
     await v1.register(authPlugin, { tokens: deps.tokens, throttle });
     await v1.register(provisioningRoutes, { service: deps.service, defaultSubscriptionId: deps.defaultSubscriptionId });
+    if (deps.operations) await v1.register(operationRoutes, { operations: deps.operations });
   });
   if (deps.codec) {
     const codec = deps.codec;

@@ -14,8 +14,11 @@ export abstract class ApiProblem extends Error {
 
 export class NotFound extends ApiProblem {
   readonly status = 404;
-  constructor(readonly id: string) {
-    super(`no provisioning ${id}`);
+  constructor(
+    readonly id: string,
+    what = 'provisioning',
+  ) {
+    super(`no ${what} ${id}`);
   }
 }
 
@@ -23,6 +26,22 @@ export class AlreadyRunning extends ApiProblem {
   readonly status = 409;
   constructor(override readonly runningId: string) {
     super(`a provisioning for this cluster and credential spec is already running: ${runningId}`);
+  }
+}
+
+/** A day-2 operation of this kind already runs for the binding: one at a time (its id is deterministic). */
+export class OperationRunning extends ApiProblem {
+  readonly status = 409;
+  constructor(override readonly runningId: string) {
+    super(`this operation is already running for the binding: ${runningId}; wait for it to end or cancel it`);
+  }
+}
+
+/** The binding's provisioning still runs: an operation acts on what it produced, once it ended. */
+export class ProvisioningRunning extends ApiProblem {
+  readonly status = 409;
+  constructor(override readonly runningId: string) {
+    super(`provisioning ${runningId} is still running: wait for it to end (or cancel it) before an operation`);
   }
 }
 
@@ -72,4 +91,9 @@ export class InvalidApproval extends ApiProblem {
 /** What the API needs for this is missing or does not answer: its configuration, a worker. */
 export class ServiceUnavailable extends ApiProblem {
   readonly status = 503;
+}
+
+/** What the worker asked of an outside system failed (an inspection's read of Azure or the cluster). */
+export class UpstreamFailed extends ApiProblem {
+  readonly status = 502;
 }

@@ -12,6 +12,7 @@ import { createLogger } from '../config/logger.js';
 import { buildApp } from './app.js';
 import { TokenTable } from './auth.js';
 import { TOKEN_VARIABLE } from '../config/api-tokens.js';
+import { OperationsService } from './operations-service.js';
 import { ProvisioningService } from './provisioning-service.js';
 
 async function main(): Promise<void> {
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
     .map((o) => o.trim());
   const app = await buildApp({
     service: new ProvisioningService(client, settings, { approvalKey }),
+    operations: new OperationsService(client, settings),
     tokens,
     codec: converter.payloadCodecs[0],
     codecCorsOrigins: corsOrigins,

@@ -5,8 +5,8 @@
  */
 import type { google, temporal } from '@temporalio/proto';
 import { scrub } from '../domain/scrub.js';
-import { STEP_NAMES, type StepName } from '../workflows/definitions.js';
-import type { Step } from './schemas.js';
+import { STEP_NAMES } from '../workflows/definitions.js';
+import type { OperationStep, Step } from './schemas.js';
 
 export type PendingActivity = temporal.api.workflow.v1.IPendingActivityInfo;
 type Timestamp = google.protobuf.ITimestamp;
@@ -20,10 +20,13 @@ const STEPS: ReadonlySet<string> = new Set(STEP_NAMES);
  * The step an activity id belongs to, and the attempt its id names. The activity id is the step name; runs
  * started before the retries moved to the server ran each attempt as its own activity, `<step>-<attempt>`.
  */
-export function stepOfActivity(activityId: string): { step: StepName; attemptInId?: number } | undefined {
-  if (STEPS.has(activityId)) return { step: activityId as StepName };
+export function stepOfActivity(
+  activityId: string,
+  steps: ReadonlySet<string> = STEPS,
+): { step: string; attemptInId?: number } | undefined {
+  if (steps.has(activityId)) return { step: activityId };
   const m = /^(.*)-(\d+)$/.exec(activityId);
-  if (m && STEPS.has(m[1]!)) return { step: m[1] as StepName, attemptInId: Number(m[2]) };
+  if (m && steps.has(m[1]!)) return { step: m[1]!, attemptInId: Number(m[2]) };
   return undefined;
 }
 
@@ -51,10 +54,16 @@ function failureType(f: temporal.api.failure.v1.IFailure): string | undefined {
  * workflow reports as running or waiting take it: the query answers after describe, so a step it reports as done
  * has finished since, and its pending activity is stale.
  */
-export function withPendingActivities(steps: Step[], pending: PendingActivity[], now = Date.now()): Step[] {
-  const byStep = new Map<StepName, { activity: PendingActivity; attemptInId?: number }>();
+export function withPendingActivities<S extends Step | OperationStep>(
+  steps: S[],
+  pending: PendingActivity[],
+  now = Date.now(),
+): S[] {
+  // Only the steps the run reports take a pending activity: a day-2 operation's have names of their own.
+  const names: ReadonlySet<string> = new Set(steps.map((s) => s.name));
+  const byStep = new Map<string, { activity: PendingActivity; attemptInId?: number }>();
   for (const activity of pending) {
-    const found = stepOfActivity(activity.activityId ?? '');
+    const found = stepOfActivity(activity.activityId ?? '', names);
     if (!found) continue;
     // Old runs: a step has one pending activity at a time; should two show, the later attempt is the current one.
     const seen = byStep.get(found.step);
@@ -71,7 +80,7 @@ export function withPendingActivities(steps: Step[], pending: PendingActivity[],
     const serverAttempt = attemptInId ?? activity.attempt ?? 1;
     const attempts = Math.max(step.attempts, backoff ? serverAttempt - 1 : serverAttempt);
     const failure = activity.lastFailure;
-    const lastError: Step['lastError'] = failure
+    const lastError: S['lastError'] = failure
       ? {
           message: scrub(failure.message ?? 'failed'),
           ...(failureType(failure) ? { type: failureType(failure) } : {}),

@@ -11,7 +11,6 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
   type WorkflowExecutionDescription,
-  type WorkflowExecutionStatusName,
 } from '@temporalio/client';
 import type { ProvisionRequest } from '../domain/request.js';
 import { scrub } from '../domain/scrub.js';
@@ -36,33 +35,8 @@ import {
   NotRunning,
   ServiceUnavailable,
 } from './errors.js';
-import { withPendingActivities } from './pending-activity.js';
-import type { ListStatus, ProvisioningSummary, ProvisioningView, WorkflowStatus } from './schemas.js';
-
-/** The SDK's status names as the API spells them: CANCELLED is CANCELED (DESIGN). A new SDK status fails to compile. */
-const API_STATUS: Record<WorkflowExecutionStatusName, WorkflowStatus> = {
-  UNSPECIFIED: 'UNSPECIFIED',
-  RUNNING: 'RUNNING',
-  COMPLETED: 'COMPLETED',
-  FAILED: 'FAILED',
-  CANCELLED: 'CANCELED',
-  TERMINATED: 'TERMINATED',
-  CONTINUED_AS_NEW: 'CONTINUED_AS_NEW',
-  TIMED_OUT: 'TIMED_OUT',
-  PAUSED: 'PAUSED',
-  UNKNOWN: 'UNKNOWN',
-};
-const apiStatus = (sdk: WorkflowExecutionStatusName): WorkflowStatus => API_STATUS[sdk];
-
-/** Visibility's names for the list filter. */
-const VISIBILITY_STATUS: Record<ListStatus, string> = {
-  RUNNING: 'Running',
-  COMPLETED: 'Completed',
-  FAILED: 'Failed',
-  CANCELED: 'Canceled',
-  TERMINATED: 'Terminated',
-  TIMED_OUT: 'TimedOut',
-};
+import { apiStatus, failureMessage, readRun, runLinks, VISIBILITY_STATUS } from './run-views.js';
+import type { ListStatus, ProvisioningSummary, ProvisioningView } from './schemas.js';
 
 export interface ProvisioningServiceOptions {
   /** The key approvals are signed with (GMSA_APPROVAL_KEY); without it the API cannot approve. */
@@ -85,8 +59,7 @@ export class ProvisioningService {
   ) {}
 
   links(id: string) {
-    const ui = `${this.settings.uiUrl}/namespaces/${encodeURIComponent(this.settings.namespace)}/workflows/${encodeURIComponent(id)}`;
-    return { self: `/v1/provisionings/${id}`, temporalUi: ui };
+    return runLinks(this.settings, `/v1/provisionings/${id}`, id);
   }
 
   async start(request: ProvisionRequest): Promise<{ id: string; runId: string }> {
@@ -137,29 +110,11 @@ export class ProvisioningService {
   }
 
   async get(id: string): Promise<ProvisioningView> {
-    const handle = this.client.workflow.getHandle(id);
     const description = await this.describe(id);
-    const status = apiStatus(description.status.name);
-    // After describe, so a step the query reports as done is not mistaken for its stale pending activity.
-    const progress = await this.progress(id).catch(() => undefined);
-    const steps = withPendingActivities(progress?.steps ?? [], description.raw.pendingActivities ?? []);
-    let error = progress?.error;
-    if (!error && (status === 'FAILED' || status === 'TIMED_OUT' || status === 'TERMINATED')) {
-      error = await handle.result().then(
-        () => undefined,
-        (e: unknown) => failureMessage(e),
-      );
-    }
+    const { progress, error, common } = await readRun(this.client, id, description, () => this.progress(id));
     return {
       id,
-      runId: description.runId,
-      status,
-      phase: progress?.phase ?? (status === 'RUNNING' ? 'starting' : status.toLowerCase()),
-      startedAt: description.startTime.toISOString(),
-      closedAt: description.closeTime?.toISOString(),
-      cluster: description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.cluster),
-      credentialSpecName: description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.spec),
-      steps,
+      ...common,
       approval: progress?.approval,
       rollback: progress?.rollback,
       outputs: progress?.outputs,
@@ -249,15 +204,4 @@ export class ProvisioningService {
     if (d.status.name !== 'RUNNING')
       throw new NotRunning(`provisioning ${id} is ${apiStatus(d.status.name)}, not running`);
   }
-}
-
-/** The innermost message of a workflow failure: the step's own words. */
-function failureMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  let message = e?.message ?? String(err);
-  while (e?.cause) {
-    e = e.cause as { message?: string; cause?: unknown };
-    if (e.message) message = e.message;
-  }
-  return scrub(message);
 }

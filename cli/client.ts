@@ -1,5 +1,13 @@
 /** The REST calls of the CLI, over Node's fetch; every error becomes an ApiError or Unreachable. */
-import type { Accepted, ProvisioningList, ProvisioningView } from '../api/schemas.js';
+import type {
+  Accepted,
+  OperationAccepted,
+  OperationList,
+  OperationView,
+  ProvisioningList,
+  ProvisioningView,
+} from '../api/schemas.js';
+import type { OperationKind, SampleWorkloadResult } from '../contract/operations.js';
 import { ApiError, type Problem, Unreachable } from './errors.js';
 import type { Target } from './config.js';
 
@@ -32,6 +40,29 @@ export class ApiClient {
 
   cancel(id: string): Promise<Accepted> {
     return this.call('POST', `/v1/provisionings/${encodeURIComponent(id)}/cancel`);
+  }
+
+  startOperation(id: string, kind: OperationKind, body: object = {}): Promise<OperationAccepted> {
+    return this.call('POST', `/v1/provisionings/${encodeURIComponent(id)}/${kind}`, body);
+  }
+
+  getOperation(operationId: string): Promise<OperationView> {
+    return this.call('GET', `/v1/operations/${encodeURIComponent(operationId)}`);
+  }
+
+  /** Values as the user typed them: the API says which it takes. */
+  listOperations(filter: { binding?: string; kind?: string; status?: string; limit?: string }): Promise<OperationList> {
+    const q = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => e[1] !== undefined));
+    return this.call('GET', `/v1/operations${q.size ? `?${q}` : ''}`);
+  }
+
+  /** The access report, as the API serves it (its shape is the access workflow's). */
+  access(id: string): Promise<Record<string, unknown>> {
+    return this.call('GET', `/v1/provisionings/${encodeURIComponent(id)}/access`);
+  }
+
+  sampleWorkload(id: string): Promise<SampleWorkloadResult> {
+    return this.call('GET', `/v1/provisionings/${encodeURIComponent(id)}/sample-workload`);
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {

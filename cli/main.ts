@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { ApiClient } from './client.js';
 import { resolveTarget, type Role, type Target } from './config.js';
 import { exitCodeOf, UsageError } from './errors.js';
-import { errorLines, listTable, statusView, type Style } from './render.js';
+import type { OperationKind } from '../contract/operations.js';
+import { accessView, errorLines, listTable, operationsTable, statusView, type RunView, type Style } from './render.js';
 import { USAGE } from './usage.js';
 import { watch } from './watch.js';
 
@@ -23,6 +24,11 @@ const OPTIONS = {
   cluster: { type: 'string' },
   limit: { type: 'string' },
   interval: { type: 'string' },
+  'disable-gmsa': { type: 'boolean' },
+  mode: { type: 'string' },
+  timeout: { type: 'string' },
+  binding: { type: 'string' },
+  kind: { type: 'string' },
 } as const;
 type Flags = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean };
 
@@ -39,10 +45,17 @@ const out = (lines: string | string[]) => process.stdout.write(`${([] as string[
 const json = (value: unknown) => out(JSON.stringify(value, null, 2));
 const style = (): Style => ({ color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR });
 
-async function follow(client: ApiClient, id: string, flags: Flags): Promise<number> {
+/** Follows a provisioning, or with `read` an operation, to its end: exit 0 when it COMPLETED. */
+async function follow(
+  client: ApiClient,
+  id: string,
+  flags: Flags,
+  read?: (id: string) => Promise<RunView>,
+): Promise<number> {
   const seconds = flags.interval === undefined ? 1 : Number(flags.interval);
   if (!(seconds >= 0.05 && seconds <= 3600)) throw new UsageError('--interval is seconds, from 0.05 to 3600');
   const final = await watch(client, id, {
+    read,
     intervalMs: seconds * 1000,
     out: process.stdout,
     redraw: Boolean(process.stdout.isTTY) && process.env.TERM !== 'dumb',
@@ -67,14 +80,50 @@ async function readRequest(file: string): Promise<unknown> {
   }
 }
 
+function watchFlags(flags: Flags): void {
+  if (flags.json && flags.watch) throw new UsageError('--json and --watch do not go together');
+  if (flags.interval !== undefined && !flags.watch) throw new UsageError('--interval goes with --watch');
+}
+
+/** A command that starts a day-2 operation on a binding, printing its id (or following it with --watch). */
+function operationCommand(kind: OperationKind, options: (keyof Flags)[], body: (flags: Flags) => object): Command {
+  return {
+    role: 'operator',
+    args: ['id'],
+    options: [...options, 'json', 'watch', 'interval'],
+    async run(client, [id], flags) {
+      watchFlags(flags);
+      const accepted = await client.startOperation(id!, kind, body(flags));
+      if (flags.json) {
+        json(accepted);
+        return 0;
+      }
+      out([
+        `started ${kind} ${accepted.operationId}`,
+        `  watch:       aks-gmsa operation ${accepted.operationId} --watch`,
+        `  Temporal UI: ${accepted.links.temporalUi}`,
+      ]);
+      return flags.watch ? follow(client, accepted.operationId, flags, (i) => client.getOperation(i)) : 0;
+    },
+  };
+}
+
+function validateBody(flags: Flags): object {
+  const mode = flags.mode ?? 'chain';
+  if (mode !== 'chain' && mode !== 'pod') throw new UsageError('--mode is chain or pod');
+  if (flags.timeout === undefined) return { mode };
+  const timeoutSeconds = Number(flags.timeout);
+  if (!Number.isInteger(timeoutSeconds)) throw new UsageError('--timeout is whole seconds');
+  return { mode, timeoutSeconds };
+}
+
 const COMMANDS: Record<string, Command> = {
   start: {
     role: 'operator',
     args: ['file.json | -'],
     options: ['json', 'watch', 'interval'],
     async run(client, [file], flags) {
-      if (flags.json && flags.watch) throw new UsageError('--json and --watch do not go together');
-      if (flags.interval !== undefined && !flags.watch) throw new UsageError('--interval goes with --watch');
+      watchFlags(flags);
       const accepted = await client.start(await readRequest(file!));
       if (flags.json) {
         json(accepted);
@@ -137,6 +186,64 @@ const COMMANDS: Record<string, Command> = {
       });
       if (flags.json) json({ items });
       else out(listTable(items, style()));
+      return 0;
+    },
+  },
+  deprovision: operationCommand('deprovision', ['disable-gmsa'], (f) =>
+    f['disable-gmsa'] ? { disableGmsa: true } : {},
+  ),
+  rotate: operationCommand('rotate-password', [], () => ({})),
+  repair: operationCommand('repair', [], () => ({})),
+  validate: operationCommand('validate', ['mode', 'timeout'], validateBody),
+  operation: {
+    role: 'viewer',
+    args: ['operationId'],
+    options: ['json', 'watch', 'interval'],
+    async run(client, [id], flags) {
+      watchFlags(flags);
+      if (flags.watch) return follow(client, id!, flags, (i) => client.getOperation(i));
+      const view = await client.getOperation(id!);
+      if (flags.json) json(view);
+      else out(statusView(view, style()));
+      return 0;
+    },
+  },
+  operations: {
+    role: 'viewer',
+    args: [],
+    options: ['json', 'binding', 'kind', 'status', 'limit'],
+    async run(client, _args, flags) {
+      const { items } = await client.listOperations({
+        binding: flags.binding,
+        kind: flags.kind,
+        status: flags.status?.toUpperCase(),
+        limit: flags.limit,
+      });
+      if (flags.json) json({ items });
+      else out(operationsTable(items, style()));
+      return 0;
+    },
+  },
+  access: {
+    role: 'viewer',
+    args: ['id'],
+    options: ['json'],
+    async run(client, [id], flags) {
+      const report = await client.access(id!);
+      if (flags.json) json(report);
+      else out(accessView(report, style()));
+      return 0;
+    },
+  },
+  sample: {
+    role: 'viewer',
+    args: ['id'],
+    options: ['json'],
+    async run(client, [id], flags) {
+      const sample = await client.sampleWorkload(id!);
+      // The YAML as it is, so `aks-gmsa sample <id> | kubectl apply -f -` works.
+      if (flags.json) json(sample);
+      else process.stdout.write(sample.yaml.endsWith('\n') ? sample.yaml : `${sample.yaml}\n`);
       return 0;
     },
   },

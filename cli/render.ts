@@ -1,9 +1,20 @@
 /** Text the CLI prints: the step table, a provisioning's status, the list, and API errors. Pure functions. */
 import { stripVTControlCharacters } from 'node:util';
-import type { ProvisioningSummary, ProvisioningView, Step, WorkflowStatus } from '../api/schemas.js';
+import type {
+  OperationStep,
+  OperationSummary,
+  OperationView,
+  ProvisioningSummary,
+  ProvisioningView,
+  WorkflowStatus,
+} from '../api/schemas.js';
+import type { AccessReport } from '../domain/access-report.js';
 import { ApiError, Unreachable, UsageError } from './errors.js';
 
-export type { Step };
+/** A step of a provisioning or of an operation (whose steps have names of their own). */
+export type Step = OperationStep;
+/** What the status view and watch show: a provisioning or a day-2 operation. */
+export type RunView = ProvisioningView | OperationView;
 
 export interface Style {
   /** ANSI colours (a terminal, and NO_COLOR unset). */
@@ -128,8 +139,8 @@ export function stepTable(steps: Step[], style: Style, now = Date.now()): string
   return table(rows, style, (r, c) => (r === 0 ? 'bold' : c === 1 ? STEP_TONE[steps[r - 1]!.status] : undefined));
 }
 
-/** A provisioning: the header, the steps, and what it produced or why it stopped. */
-export function statusView(v: ProvisioningView, style: Style, now = Date.now()): string[] {
+/** A provisioning or an operation: the header, the steps, and what it produced or why it stopped. */
+export function statusView(v: RunView, style: Style, now = Date.now()): string[] {
   const elapsed = v.startedAt
     ? formatDuration((v.closedAt ? Date.parse(v.closedAt) : now) - Date.parse(v.startedAt))
     : '';
@@ -137,17 +148,19 @@ export function statusView(v: ProvisioningView, style: Style, now = Date.now()):
     `${paint(style, 'bold', v.id)}  ${paint(style, statusTone(v.status), v.status)}${elapsed ? `  ${elapsed}` : ''}`,
     `phase: ${v.phase}`,
   ];
+  if ('kind' in v) lines.push(`operation: ${v.kind}${v.scheduled ? ' (scheduled)' : ''} of ${v.bindingId}`);
   if (v.cluster || v.credentialSpecName)
     lines.push(`cluster: ${v.cluster ?? '?'}  spec: ${v.credentialSpecName ?? '?'}`);
   lines.push('', ...stepTable(v.steps, style, now), '');
-  if (v.approval) {
+  if ('approval' in v && v.approval) {
     const comment = v.approval.comment ? `: ${JSON.stringify(v.approval.comment)}` : '';
     lines.push(`approved by ${v.approval.by} at ${formatTime(v.approval.at)}${comment}`);
   }
   if (v.error) lines.push(paint(style, 'red', `error: ${v.error}`));
   if (v.outputs) {
     lines.push('outputs:');
-    for (const [k, val] of Object.entries(v.outputs)) if (val !== undefined) lines.push(`  ${k}: ${val}`);
+    for (const [k, val] of Object.entries(v.outputs))
+      if (val !== undefined) lines.push(`  ${k}: ${typeof val === 'string' ? val : JSON.stringify(val)}`);
   }
   lines.push(`Temporal UI: ${v.links.temporalUi}`);
   return style.width === undefined ? lines : lines.map((l) => cutVisible(l, style.width!));
@@ -167,6 +180,79 @@ export function listTable(items: ProvisioningSummary[], style: Style): string[] 
     ]),
   ];
   return table(rows, style, (r, c) => (r === 0 ? 'bold' : c === 1 ? statusTone(items[r - 1]!.status) : undefined));
+}
+
+export function operationsTable(items: OperationSummary[], style: Style): string[] {
+  if (!items.length) return ['no operations'];
+  const rows = [
+    ['ID', 'KIND', 'STATUS', 'STARTED', 'CLOSED'],
+    ...items.map((i) => [
+      i.id,
+      `${i.kind}${i.scheduled ? ' (scheduled)' : ''}`,
+      i.status,
+      formatTime(i.startedAt),
+      formatTime(i.closedAt),
+    ]),
+  ];
+  return table(rows, style, (r, c) => (r === 0 ? 'bold' : c === 2 ? statusTone(items[r - 1]!.status) : undefined));
+}
+
+const isAccessReport = (r: Record<string, unknown>): r is AccessReport & Record<string, unknown> =>
+  Array.isArray(r.pools) && Array.isArray(r.principals) && Array.isArray(r.problems) && typeof r.vault === 'object';
+
+/**
+ * The access report (domain/access-report.ts) as tables: every pool, every principal with read, and what is wrong.
+ * Another shape (a newer API) is shown as the JSON it is.
+ */
+export function accessView(report: Record<string, unknown>, style: Style): string[] {
+  if (!isAccessReport(report)) return [JSON.stringify(report, null, 2)];
+  const { vault, pools, principals, problems } = report;
+  const lines = [
+    `${paint(style, 'bold', report.bindingId)}  secret ${vault.secretName} in ${vault.id} (${vault.accessModel})`,
+    ...(report.wholeVault
+      ? ['an access policy cannot scope: whoever reads this secret reads every secret of the vault']
+      : []),
+    '',
+  ];
+  const tone = (ok: boolean): Tone => (ok ? 'green' : 'red');
+  lines.push(
+    ...table(
+      [
+        ['POOL', 'OS', 'SHOULD READ', 'CAN READ', 'STATUS', 'NOTE'],
+        ...pools.map((p) => [
+          p.name,
+          p.osSku ?? p.osType,
+          p.shouldRead ? 'yes' : 'no',
+          p.canRead ? 'yes' : 'no',
+          p.status,
+          p.note,
+        ]),
+      ],
+      style,
+      (r, c) => (r === 0 ? 'bold' : c === 4 ? tone(['ok', 'absent'].includes(pools[r - 1]!.status)) : undefined),
+    ),
+    '',
+  );
+  lines.push(
+    ...table(
+      [
+        ['PRINCIPAL', 'ROLE', 'EXPECTED', 'POOLS', 'GRANTS'],
+        ...principals.map((p) => [
+          p.principalId,
+          p.role,
+          p.expected ? 'yes' : 'no',
+          p.pools.join(',') || '-',
+          p.grants.map((g) => g.role ?? g.via).join(', '),
+        ]),
+      ],
+      style,
+      (r, c) => (r === 0 ? 'bold' : c === 2 ? tone(principals[r - 1]!.expected) : undefined),
+    ),
+    '',
+  );
+  if (problems.length) lines.push(paint(style, 'red', 'problems:'), ...problems.map((p) => `  ${p}`));
+  else lines.push(paint(style, 'green', 'no problems: access is as the binding says'));
+  return lines;
 }
 
 /** One line for a step that changed, for logs and pipes. */
@@ -190,7 +276,11 @@ export function errorLines(err: unknown, tokenSource?: string): string[] {
   const head = `error: ${p?.title ?? 'HTTP error'} (${err.status})`;
   const lines = [p?.detail ? `${head}: ${p.detail}` : head];
   for (const e of p?.errors ?? []) lines.push(`  ${e.field}: ${e.message}`);
-  if (p?.runningId) lines.push(`  running: ${p.runningId}  (aks-gmsa watch ${p.runningId})`);
+  if (p?.runningId) {
+    // An operation's id is `<binding>.<kind>`; a provisioning's has no dot.
+    const follow = p.runningId.includes('.') ? `operation ${p.runningId} --watch` : `watch ${p.runningId}`;
+    lines.push(`  running: ${p.runningId}  (aks-gmsa ${follow})`);
+  }
   if (err.text) lines.push(`  ${oneLine(err.text)}`);
   if ((err.status === 401 || err.status === 403) && tokenSource) lines.push(`  token used: ${tokenSource}`);
   return lines;

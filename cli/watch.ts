@@ -4,10 +4,9 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
-import type { ProvisioningView } from '../api/schemas.js';
 import type { ApiClient } from './client.js';
 import { ApiError, Unreachable } from './errors.js';
-import { errorLines, formatTime, stepChangeLine, statusView, type Style } from './render.js';
+import { errorLines, formatTime, stepChangeLine, statusView, type RunView, type Style } from './render.js';
 
 export interface WatchOptions {
   intervalMs: number;
@@ -17,6 +16,8 @@ export interface WatchOptions {
   style: Style;
   /** Terminal width, read again for every frame so a resize takes effect. */
   columns?: () => number | undefined;
+  /** What to follow; default the provisioning `id` (an operation: `client.getOperation`). */
+  read?: (id: string) => Promise<RunView>;
 }
 
 /** An API restart or a proxy hiccup should not end a watch that may last hours; this long without an answer does. */
@@ -25,16 +26,17 @@ const GIVE_UP_MS = 120_000;
 const transient = (err: unknown) =>
   err instanceof Unreachable || (err instanceof ApiError && (err.status >= 500 || err.status === 429));
 
-/** Follows the provisioning until it is no longer RUNNING and returns its last view. */
-export async function watch(client: ApiClient, id: string, o: WatchOptions): Promise<ProvisioningView> {
+/** Follows the provisioning (or operation) until it is no longer RUNNING and returns its last view. */
+export async function watch(client: ApiClient, id: string, o: WatchOptions): Promise<RunView> {
+  const read = o.read ?? ((i: string) => client.get(i));
   const show = o.redraw ? frames(o) : changeLines(o);
   let answered = false;
   let failingSince: number | undefined;
   let trouble: string | undefined;
   for (;;) {
-    let view: ProvisioningView;
+    let view: RunView;
     try {
-      view = await client.get(id);
+      view = await read(id);
       answered = true;
       failingSince = undefined;
       trouble = undefined;
@@ -55,13 +57,13 @@ export async function watch(client: ApiClient, id: string, o: WatchOptions): Pro
 }
 
 interface Display {
-  view(v: ProvisioningView): void;
+  view(v: RunView): void;
   trouble(message: string): void;
 }
 
 function frames(o: WatchOptions): Display {
   let height = 0;
-  let last: ProvisioningView | undefined;
+  let last: RunView | undefined;
   const draw = (lines: string[]) => {
     // Back to the first line of the previous frame, clear to the end of the screen, draw again.
     o.out.write(`${height ? `\x1b[${height}F\x1b[J` : ''}${lines.join('\n')}\n`);
@@ -101,9 +103,10 @@ function changeLines(o: WatchOptions): Display {
         seen.set(s.name, key);
         line(stepChangeLine(s));
       }
-      if (v.approval && !approved) {
+      const approval = 'approval' in v ? v.approval : undefined;
+      if (approval && !approved) {
         approved = true;
-        line(`approved by ${v.approval.by}${v.approval.comment ? `: ${JSON.stringify(v.approval.comment)}` : ''}`);
+        line(`approved by ${approval.by}${approval.comment ? `: ${JSON.stringify(approval.comment)}` : ''}`);
       }
       if (v.status !== 'RUNNING') {
         line(`${v.id} ${v.status}`);

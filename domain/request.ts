@@ -3,6 +3,7 @@
  * Pure: used by the API to validate and by the OpenAPI document; the workflow imports the types only.
  */
 import { Type, type Static } from 'typebox';
+import { EVERY_OR_OFF_PATTERN, EVERY_OR_OFF_RULE, EVERY_PATTERN, EVERY_RULE } from './every.js';
 import { CREDENTIAL_SPEC_NAME, GMSA_NAME, NAMESPACE, SERVICE_ACCOUNT, USER_NAME, type NameRule } from './naming.js';
 import { ADOPT_KINDS } from './ownership.js';
 
@@ -133,6 +134,10 @@ export const ProvisionOptions = Type.Object(
         'kinds of existing object, not marked as ours, that the caller vouches for and the run may adopt and mark; ' +
         'never a privileged account',
     }),
+    // How often the repair and rotation Schedules run. No schema default: a binding provisioned before the option existed gets the same 6h (contract/operations.ts
+    // DEFAULT_REPAIR_EVERY), applied where the Schedule is made.
+    repairEvery: Type.Optional(text(EVERY_OR_OFF_RULE, { pattern: EVERY_OR_OFF_PATTERN })),
+    rotatePasswordEvery: Type.Optional(text(EVERY_RULE, { pattern: EVERY_PATTERN })),
   },
   { additionalProperties: false, default: {} },
 );

@@ -7,14 +7,17 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const SEARCH_ATTRIBUTES = {
   cluster: defineSearchAttributeKey('GmsaCluster', SearchAttributeType.KEYWORD),
   spec: defineSearchAttributeKey('GmsaCredentialSpec', SearchAttributeType.KEYWORD),
-  /** `<domain fqdn>\<standard user>`, lowercased: the bindings that share a user (password rotation). */
+  /** `<standard user>@<domain fqdn>`, lowercased: the bindings that share a user (password rotation). */
   domainUser: defineSearchAttributeKey('GmsaDomainUser', SearchAttributeType.KEYWORD),
   /** The provisioning id a day-2 operation acts for (the operations list's filter). */
   binding: defineSearchAttributeKey('GmsaBinding', SearchAttributeType.KEYWORD),
 };
 
-/** The GmsaDomainUser value of a request's standard user. */
-export const domainUserKey = (domainFqdn: string, user: string): string => `${domainFqdn}\\${user}`.toLowerCase();
+/**
+ * The GmsaDomainUser value of a request's standard user, as a user principal name: a backslash (`DOMAIN\user`)
+ * cannot be matched by `=` in a list filter on the dev server's SQL visibility.
+ */
+export const domainUserKey = (domainFqdn: string, user: string): string => `${user}@${domainFqdn}`.toLowerCase();
 
 /** `temporal server start-dev` flags that register them. */
 export const SEARCH_ATTRIBUTE_FLAGS = Object.values(SEARCH_ATTRIBUTES).flatMap((k) => [

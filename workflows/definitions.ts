@@ -49,11 +49,17 @@ export const STEP_NAMES = [
   'grantKeyVaultAccess',
   'ensureCredentialSpec',
   'verifyChain',
+  'scheduleOperations',
 ] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
-/** The steps of runs started before ownership (legacy/): no findDomainUser, no coordinated attachIdentity. */
-export const STEP_NAMES_V2 = STEP_NAMES.filter((n) => n !== 'findDomainUser' && n !== 'attachIdentity');
+/**
+ * The steps of runs started before ownership (legacy/): no findDomainUser, no coordinated attachIdentity, no
+ * Schedules.
+ */
+export const STEP_NAMES_V2 = STEP_NAMES.filter(
+  (n) => n !== 'findDomainUser' && n !== 'attachIdentity' && n !== 'scheduleOperations',
+);
 
 export type StepStatus = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped';
 

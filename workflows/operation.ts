@@ -5,12 +5,12 @@
  * way it reads a provisioning. No rollback: an operation converges, and a rerun finishes what a failed one began.
  */
 import { setCurrentDetails, setHandler } from '@temporalio/workflow';
-import type { Owner } from '../contract/activities.js';
+import type { Owner, VerifyChainInput } from '../contract/activities.js';
 import type { BindingRecord } from '../contract/operations.js';
 import type { ProvisionInput, ProvisionOutputs } from './definitions.js';
 import { operationProgressQuery } from './definitions.js';
 import { ProgressTracker } from './progress.js';
-import { runGraph, type Graph } from './runner.js';
+import { refuse, runGraph, type Graph } from './runner.js';
 import { quick, type StepPolicy } from './step-policies.js';
 
 /** The binding is the owner of whatever an operation writes or removes; it adopts nothing. */
@@ -22,6 +22,26 @@ export const readBindingPolicy: StepPolicy = { ...quick, maxAttempts: 5 };
 /** The binding's request and, when its provisioning completed, its outputs. */
 export const requestOf = (b: BindingRecord): ProvisionInput => b.request;
 export const outputsOf = (b: BindingRecord): ProvisionOutputs | undefined => b.outputs as ProvisionOutputs | undefined;
+
+/** The chain check of the binding as its provisioning ran it; refused for one that never completed (no secret). */
+export function chainInput(b: BindingRecord): VerifyChainInput {
+  const r = requestOf(b);
+  const outputs = outputsOf(b);
+  if (!outputs?.secretUri) {
+    throw refuse(
+      `provisioning ${b.bindingId} ended ${b.status}, so it has no secret to check: run the provisioning ` +
+        'again to completion first',
+    );
+  }
+  return {
+    cluster: r.cluster,
+    domainFqdn: r.domain.fqdn,
+    gmsaName: r.gmsa.name,
+    specName: r.gmsa.credentialSpecName,
+    secretUri: outputs.secretUri,
+    rbac: r.options.rbac,
+  };
+}
 
 /**
  * Runs an operation's graph with a progress query of its own step names; its outputs, from the step results, are

@@ -36,11 +36,14 @@ import { provisionOutputs, provisionSteps } from './steps.js';
  * legacy/provision-v1.ts). `shared-world-ownership`: owner markers, rollback by ownership, findDomainUser, the
  * signed approval update and the KDS wait that an approval cannot shorten (before it: legacy/provision-v2.ts).
  * `fleet-coordination`: the attachIdentity step (before it, in the same graph, grantKeyVaultAccess attaches).
+ * `day-two-schedules`: the scheduleOperations step (before it, skipped).
  */
 export const STEP_GRAPH_SERVER_RETRIES = 'step-graph-server-retries';
 export const SHARED_WORLD_OWNERSHIP = 'shared-world-ownership';
 /** `fleet-coordination`: the identity goes onto the scale sets through their coordinators (attachIdentity). */
 export const FLEET_COORDINATION = 'fleet-coordination';
+/** `day-two-schedules`: the last step makes the binding's repair and rotation Schedules (scheduleOperations). */
+export const DAY_TWO_SCHEDULES = 'day-two-schedules';
 
 const { verifyApproval } = proxyActivities<ApprovalActivities>({
   ...activityOptions({ ...quick, maxAttempts: 3 }),
@@ -51,6 +54,7 @@ export async function provisionGmsa(request: ProvisionInput): Promise<ProvisionO
   if (!patched(STEP_GRAPH_SERVER_RETRIES)) return provisionGmsaV1(request);
   if (!patched(SHARED_WORLD_OWNERSHIP)) return provisionGmsaV2(request);
   const scaleSets = patched(FLEET_COORDINATION) ? new ScaleSetRequests() : undefined;
+  const schedules = patched(DAY_TWO_SCHEDULES);
   const progress = new ProgressTracker();
   setHandler(progressQuery, () => progress.snapshot());
   setHandler(
@@ -73,7 +77,7 @@ export async function provisionGmsa(request: ProvisionInput): Promise<ProvisionO
   try {
     const results = await runGraph(provisionSteps, request, {
       progress,
-      context: { approval: () => progress.approval, scaleSets },
+      context: { approval: () => progress.approval, scaleSets, schedules },
       rollback: request.options.rollbackOnFailure,
       ownership: true,
     });

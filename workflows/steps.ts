@@ -7,7 +7,7 @@
  * undo names a removal that decides by the owner markers (DESIGN "A shared world"), so it runs for any step that
  * started, whether or not it reported.
  */
-import { ApplicationFailure, condition, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type {
   ActivityName,
   ConfirmAksGmsaResult,
@@ -17,11 +17,21 @@ import type {
   Owner,
 } from '../contract/activities.js';
 import type { ScaleSetTarget } from '../contract/coordination.js';
+import type { LifecycleActivities, ScheduleOperationsInput, ScheduleOperationsResult } from '../contract/lifecycle.js';
+import { DEFAULT_REPAIR_EVERY } from '../contract/operations.js';
 import { ErrorType } from '../contract/errors.js';
 import type { Approval, ProvisionInput, ProvisionOutputs } from './definitions.js';
-import { graph, refuse, stepsFor, type StepContext } from './runner.js';
+import { activityOptions, graph, refuse, stepsFor, type StepContext } from './runner.js';
 import type { ScaleSetRequests } from './scale-set-requests.js';
-import { azureLongRunning, dataPlane, KDS_MAX_WAIT_MS, keyVault, quick, verification } from './step-policies.js';
+import {
+  azureLongRunning,
+  dataPlane,
+  KDS_MAX_WAIT_MS,
+  keyVault,
+  quick,
+  removal,
+  verification,
+} from './step-policies.js';
 
 type Output<N extends ActivityName> = Awaited<ReturnType<GmsaActivities[N]>>;
 
@@ -48,6 +58,8 @@ export type ProvisionResults = Omit<{ [N in ActivityName]: Output<N> }, 'ensureM
   awaitAdApproval: KdsWait;
   /** Undefined when skipped (kubeletIdentity, or a run from before coordination: grantKeyVaultAccess attached it). */
   attachIdentity: AttachIdentityResult | undefined;
+  /** Undefined in runs started before the Schedules (patch day-two-schedules). */
+  scheduleOperations: ScheduleOperationsResult | undefined;
 };
 
 /** What the workflow's handlers keep for the steps. */
@@ -55,9 +67,30 @@ export interface ProvisionContext {
   approval(): Approval | undefined;
   /** Scale-set changes go through the coordinators; undefined in runs started before (patch fleet-coordination). */
   scaleSets?: ScaleSetRequests;
+  /** The binding's repair and rotation Schedules are made (scheduleOperations); false in runs started before. */
+  schedules?: boolean;
 }
 
 const step = stepsFor<ProvisionInput, ProvisionResults, ProvisionContext>();
+/** The Schedules' activities: the step's (activityId = its name), and the undo's (not one of RemovalActivities). */
+const schedules = (activityId?: string) =>
+  proxyActivities<LifecycleActivities>(
+    activityId
+      ? { ...activityOptions(quick, true), activityId, summary: 'the Schedules of repair and password rotation' }
+      : { ...activityOptions(removal), summary: 'rollback' },
+  );
+
+/** The binding's Schedules as the request asks: repair every options.repairEvery (6h unless "off"), rotation when set. */
+function scheduleInput(r: ProvisionInput): ScheduleOperationsInput {
+  const repairEvery = r.options.repairEvery ?? DEFAULT_REPAIR_EVERY;
+  return {
+    bindingId: workflowInfo().workflowId,
+    ...(repairEvery !== 'off' ? { repairEvery } : {}),
+    ...(r.options.rotatePasswordEvery ? { rotatePasswordEvery: r.options.rotatePasswordEvery } : {}),
+    cluster: r.cluster.name,
+    credentialSpec: r.gmsa.credentialSpecName,
+  };
+}
 const azureRg = (r: ProvisionInput) => r.azure.resourceGroup ?? r.cluster.resourceGroup;
 const verb = (x: { created: boolean; adopted?: boolean }) => (x.created ? 'created' : x.adopted ? 'adopted' : 'found');
 /** The binding is the provisioning id, which is the workflow id. */
@@ -389,6 +422,28 @@ export const provisionSteps = graph<ProvisionInput, ProvisionResults, ProvisionC
       rbac: r.options.rbac,
     }),
     summary: (v) => v.checks.map((c) => `${c.ok ? '✔' : '✖'} ${c.link}`).join(', '),
+  }),
+
+  // Last, once the chain works: a repair Schedule (options.repairEvery, 6h unless "off") and, when asked, a
+  // password rotation Schedule (options.rotatePasswordEvery). A rerun with other options changes or removes them.
+  step.workflow('scheduleOperations', {
+    needs: ['verifyChain'],
+    skip: (_r, ctx) => (ctx.schedules ? undefined : 'a run started before the operations had Schedules'),
+    // An activity of Temporal's own (the worker's client), under this step's name like every other step's.
+    run: (r) => schedules('scheduleOperations').ensureOperationSchedules(scheduleInput(r)),
+    summary: (s) =>
+      !s
+        ? 'no Schedule'
+        : [
+            s.schedules.length
+              ? `Schedules ${s.schedules.join(', ')}${s.changed.length ? '' : ' (unchanged)'}`
+              : 'no Schedule',
+            ...(s.removed.length ? [`removed ${s.removed.join(', ')}`] : []),
+          ].join('; '),
+    undo: () => ({
+      what: 'the Schedules of repair and password rotation',
+      run: () => schedules().deleteOperationSchedules({ bindingId: workflowInfo().workflowId }),
+    }),
   }),
 ]);
 

@@ -42,9 +42,9 @@ const UF_ACCOUNTDISABLE = 0x2;
 const UF_NORMAL_ACCOUNT = 0x200;
 const UF_DONT_EXPIRE_PASSWD = 0x10000;
 /** sAMAccountType of a normal user account (as opposed to computers, gMSAs, groups). */
-const SAM_USER_OBJECT = '805306368';
+export const SAM_USER_OBJECT = '805306368';
 /** The DC says so only when the password was right (Samba and Windows check the password first). */
-const DISABLED = 'the account is disabled';
+export const DISABLED = 'the account is disabled';
 const USER_ATTRIBUTES = [...OWNERSHIP_ATTRIBUTES, 'userAccountControl'];
 
 async function readPassword(secrets: SecretReader, input: EnsureDomainUserInput): Promise<string> {

@@ -24,6 +24,7 @@ import {
   ROLE,
 } from './vault-access.js';
 import { ownerOf } from '../owner.js';
+import { ownershipFromTags } from '../../domain/ownership.js';
 import { ErrorType, fatal, transient } from '../../contract/errors.js';
 import type {
   AzureResourceRef,
@@ -52,7 +53,7 @@ const secretLabel = (vaultUri: string, name: string) => `secret ${name} in ${vau
 const modeOf = (v: Vault) => (v.properties.enableRbacAuthorization ? 'rbac' : 'accessPolicy');
 
 /** An SDK error without its request: a failed setSecret's request body holds the password. */
-function withoutRequest(e: unknown): unknown {
+export function withoutRequest(e: unknown): unknown {
   if (!(e instanceof Error)) return e;
   const { statusCode, code, response } = e as Error & { statusCode?: number; code?: string; response?: unknown };
   const headers = (response as { headers?: unknown } | undefined)?.headers;
@@ -358,12 +359,42 @@ export function createKeyVaultActivities(clients: AzureClients) {
         .setSecret(input.secretName, value, { contentType: 'text/plain', tags });
       return { secretUri: versionless(String(stored.properties.id)), created: true, ...copiedFrom };
     } catch (e) {
-      const hint =
-        codeOf(e) === 'Conflict'
-          ? `the secret is soft-deleted: recover it (az keyvault secret recover --vault-name … --name ${input.secretName}) or purge it`
-          : undefined;
-      throw azureFailure(withoutRequest(e), `write ${what}`, hint);
+      if (codeOf(e) === 'Conflict') await recoverOurs(input.vaultUri, input.secretName, what);
+      throw azureFailure(withoutRequest(e), `write ${what}`);
     }
+  }
+
+  /**
+   * A name held by a soft-deleted secret (ObjectIsDeletedButRecoverable: a deprovision deleted it, and its vault
+   * stays because another binding uses it) cannot be written until it is recovered or purged. One of ours is
+   * recovered, which keeps Key Vault's safety net (a purge would not), and the step's next attempt reads it as it
+   * reads any existing secret; a foreign one is refused, naming the fix. Recovery needs list and recover, which a
+   * vault this product created grants the worker; on an adopted vault (get, set and delete only) it says so.
+   */
+  async function recoverOurs(vaultUri: string, secretName: string, what: string): Promise<never> {
+    const secrets = clients.secrets(vaultUri);
+    const manual = `recover it (az keyvault secret recover --vault-name … --name ${secretName}) or purge it`;
+    let tags: Record<string, string> | undefined;
+    try {
+      tags = (await secrets.getDeletedSecret(secretName)).properties.tags;
+    } catch (e) {
+      if (isNotFound(e)) throw transient(`${what} was soft-deleted and is no longer: writing it again`);
+      throw azureFailure(withoutRequest(e), `read the soft-deleted ${what}`, `the secret is soft-deleted: ${manual}`);
+    }
+    if (!ownershipFromTags(tags)) {
+      throw fatal(ErrorType.Conflict, `${what} is soft-deleted and not marked as aks-gmsa's: ${manual}`);
+    }
+    try {
+      const poller = await secrets.beginRecoverDeletedSecret(secretName, { intervalInMs: clients.pollIntervalMs });
+      await poller.pollUntilDone();
+    } catch (e) {
+      throw azureFailure(
+        withoutRequest(e),
+        `recover the soft-deleted ${what}`,
+        `the secret is soft-deleted: ${manual}`,
+      );
+    }
+    throw transient(`recovered the soft-deleted ${what} of ours; the next attempt reads it`, 1000);
   }
 
   /** Removal: deletes the secret when it is this product's and no other binding uses it; else releases or leaves it. */

@@ -1,13 +1,24 @@
 /**
  * Microsoft.ContainerService/managedClusters: GET, PUT as a long-running operation (with the gMSA rules AKS
  * enforces, its optimistic concurrency, one operation at a time and the goal state a GET shows while it runs or
- * after it failed), agentPools list and the cluster credential listings.
+ * after it failed), agentPools list, GET and PUT (a new pool gets its scale set in the node resource group when its
+ * operation ends, as AKS makes one) and the cluster credential listings.
  */
 import { randomUUID } from 'node:crypto';
 import { armError, json, notFound, type Reply } from './arm-http.js';
 import { clone, rgPath, scopeError, type Ctx, type Route } from './context.js';
 import { startOperation } from './lro.js';
-import { get, key, put, type Operation, type Resource, type World } from './world.js';
+import {
+  agentPoolProfile,
+  get,
+  key,
+  put,
+  putPoolScaleSet,
+  rgId,
+  type Operation,
+  type Resource,
+  type World,
+} from './world.js';
 
 const NS = 'Microsoft.ContainerService';
 const CLUSTER = rgPath(NS, 'managedClusters/([^/]+)');
@@ -156,6 +167,108 @@ function checkPrecondition(ctx: Ctx, cluster: Resource): Reply | undefined {
   return undefined;
 }
 
+const AGENT_POOL = rgPath(NS, 'managedClusters/([^/]+)/agentPools/([^/]+)');
+
+/** A pool of the cluster's agentPoolProfiles as the agentPools API returns it. */
+function poolResource(cluster: Resource, pool: Record<string, unknown> & { name: string }) {
+  const { name, ...rest } = pool;
+  return {
+    id: `${cluster.id}/agentPools/${name}`,
+    name,
+    type: 'Microsoft.ContainerService/managedClusters/agentPools',
+    properties: rest,
+  };
+}
+
+/** Pool names AKS takes: lowercase letters and digits, starting with a letter; a Windows pool's 6 at most. */
+const POOL_NAME = /^[a-z][a-z0-9]{0,11}$/;
+
+/**
+ * AgentPools_CreateOrUpdate: a new pool is `Creating` until its operation ends, then it has a scale set in the node
+ * resource group (`aks<pool>` for Windows, `aks-<pool>-<suffix>-vmss` for Linux) with the kubelet identity on it and
+ * nothing else: an identity another product attached to the other pools is not there (what a repair must fix). A
+ * PUT of an existing pool may change its count; its OS may not change. The error texts are the fake's own, modelled
+ * on ARM's (no public record of AKS's exact wording was at hand).
+ */
+function putAgentPool(ctx: Ctx, m: RegExpExecArray): Reply {
+  const f = find(ctx, m);
+  if (f.err) return f.err;
+  const cluster = f.cluster as Resource;
+  const p = props(cluster);
+  const name = String(m[4]);
+  if (RUNNING.test(p.provisioningState)) {
+    return armError(
+      409,
+      'OperationNotAllowed',
+      `Operation is not allowed: Another operation (${p.provisioningState}) is in progress, please wait for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation for more details`,
+    );
+  }
+  const body = ((ctx.req.body ?? {}) as { properties?: Record<string, unknown> }).properties ?? {};
+  const osType = String(body.osType ?? 'Linux');
+  if (!/^(Linux|Windows)$/.test(osType)) {
+    return armError(400, 'InvalidParameter', `The value '${osType}' of parameter 'osType' is not valid.`);
+  }
+  const existing = p.agentPoolProfiles.find((x) => x.name === name);
+  if (existing && existing.osType !== osType) {
+    return armError(400, 'PropertyChangeNotAllowed', "Changing property 'osType' is not allowed.");
+  }
+  if (!POOL_NAME.test(name) || (osType === 'Windows' && name.length > 6)) {
+    return armError(
+      400,
+      'InvalidParameter',
+      `Agent pool name '${name}' is not valid: lowercase letters and digits, starting with a letter, at most ${osType === 'Windows' ? 6 : 12} characters${osType === 'Windows' ? ' for a Windows pool' : ''}.`,
+    );
+  }
+  if (existing && RUNNING.test(String(existing.provisioningState))) {
+    return armError(
+      409,
+      'OperationNotAllowed',
+      `Operation is not allowed: Another operation (${String(existing.provisioningState)}) is in progress on agent pool '${name}', please wait for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation for more details`,
+    );
+  }
+  const count = typeof body.count === 'number' ? body.count : 1;
+  const pool =
+    existing ??
+    agentPoolProfile({
+      name,
+      osType,
+      mode: String(body.mode ?? 'User'),
+      ...(typeof body.osSKU === 'string' ? { osSku: body.osSKU } : {}),
+      ...(typeof body.vmSize === 'string' ? { vmSize: body.vmSize } : {}),
+      count,
+    });
+  pool.count = count;
+  pool.provisioningState = existing ? 'Updating' : 'Creating';
+  if (!existing) p.agentPoolProfiles.push(pool);
+  const index = p.agentPoolProfiles.indexOf(pool);
+  const { headers } = startOperation(
+    ctx.world,
+    ctx.knobs,
+    ctx.req,
+    'PUT agentPools',
+    NS,
+    String(cluster.location),
+    () => {
+      if (!existing) {
+        const kubeletId = `${rgId(ctx.world.subscriptionId, p.nodeResourceGroup)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${cluster.name}-agentpool`;
+        const kubelet = get(ctx.world, kubeletId)?.properties as { principalId: string; clientId: string } | undefined;
+        putPoolScaleSet(
+          ctx.world,
+          cluster,
+          { name, osType, mode: String(pool.mode), count },
+          26512345 + index,
+          undefined,
+          kubelet && { resourceId: kubeletId, clientId: kubelet.clientId, objectId: kubelet.principalId },
+        );
+      }
+      pool.provisioningState = 'Succeeded';
+      pool.eTag = randomUUID();
+      put(ctx.world, cluster);
+    },
+  );
+  return json(existing ? 200 : 201, poolResource(cluster, pool), headers);
+}
+
 export const aksRoutes: Route[] = [
   {
     method: 'GET',
@@ -248,6 +361,28 @@ export const aksRoutes: Route[] = [
       }));
       return json(200, { value });
     },
+  },
+  {
+    method: 'GET',
+    pattern: AGENT_POOL,
+    op: 'GET agentPools/{name}',
+    provider: NS,
+    handle(ctx, m) {
+      const f = find(ctx, m);
+      if (f.err) return f.err;
+      const cluster = f.cluster as Resource;
+      const pool = props(cluster).agentPoolProfiles.find((p) => p.name.toLowerCase() === String(m[4]).toLowerCase());
+      return pool
+        ? json(200, poolResource(cluster, pool))
+        : notFound(`${NS}/managedClusters/agentPools`, String(m[4]), f.rg!);
+    },
+  },
+  {
+    method: 'PUT',
+    pattern: AGENT_POOL,
+    op: 'PUT agentPools',
+    provider: NS,
+    handle: putAgentPool,
   },
   ...(['User', 'Admin'] as const).map((who): Route => ({
     method: 'POST',

@@ -255,26 +255,7 @@ export function seedCluster(world: World, seed: ClusterSeed): Resource {
     })),
     ...(seed.windowsPools ?? ['win1']).map((p) => ({ name: p, osType: 'Windows', mode: 'User' })),
   ];
-  const agentPoolProfiles = pools.map((p) => ({
-    name: p.name,
-    eTag: randomUUID(),
-    count: 1,
-    vmSize: 'Standard_D2s_v3',
-    osDiskSizeGB: 128,
-    osType: p.osType,
-    osSKU: p.osType === 'Windows' ? 'Windows2022' : 'Ubuntu',
-    type: 'VirtualMachineScaleSets',
-    mode: p.mode,
-    orchestratorVersion: '1.31.2',
-    currentOrchestratorVersion: '1.31.2',
-    nodeImageVersion:
-      p.osType === 'Windows'
-        ? 'AKSWindows-2022-containerd-20348.2966.241211'
-        : 'AKSUbuntu-2204gen2containerd-202412.03.0',
-    provisioningState: 'Succeeded',
-    powerState: { code: 'Running' },
-    maxPods: p.osType === 'Windows' ? 30 : 110,
-  }));
+  const agentPoolProfiles = pools.map((p) => agentPoolProfile(p));
 
   const cluster: Resource = {
     id: clusterId,
@@ -321,46 +302,106 @@ export function seedCluster(world: World, seed: ClusterSeed): Resource {
   if (managed) world.principals.add((cluster.identity as { principalId: string }).principalId);
   put(world, cluster);
 
-  const created = new Date().toISOString();
-  pools.forEach((p, i) => {
-    const vmssName = p.osType === 'Windows' ? `aks${p.name}` : `aks-${p.name}-${26512345 + i}-vmss`;
-    const ids: Record<string, unknown> = {
-      [kubeletId]: { principalId: kubeletProps.principalId, clientId: kubeletProps.clientId },
-    };
-    if (extra && p.osType === 'Windows') {
-      const e = extra.properties as { principalId: string; clientId: string };
-      ids[extra.id] = { principalId: e.principalId, clientId: e.clientId };
-    }
-    put(world, {
-      id: `${rgId(sub, nodeRg)}/providers/Microsoft.Compute/virtualMachineScaleSets/${vmssName}`,
-      name: vmssName,
-      type: 'Microsoft.Compute/virtualMachineScaleSets',
-      location,
-      tags: {
-        'aks-managed-poolName': p.name,
-        'aks-managed-orchestrator': 'Kubernetes:1.31.2',
-        'aks-managed-resourceNameSuffix': '26512345',
-      },
-      sku: { name: 'Standard_D2s_v3', tier: 'Standard', capacity: 1 },
-      etag: `"${randomUUID()}"`,
-      identity: { type: 'UserAssigned', userAssignedIdentities: ids },
-      properties: {
-        provisioningState: 'Succeeded',
-        timeCreated: created,
-        uniqueId: randomUUID(),
-        orchestrationMode: 'Uniform',
-        upgradePolicy: { mode: 'Manual' },
-        singlePlacementGroup: false,
-        virtualMachineProfile: {
-          osProfile: {
-            computerNamePrefix: p.osType === 'Windows' ? p.name.slice(0, 6) : `aks-${p.name}-vmss`,
-            adminUsername: 'azureuser',
-          },
-          storageProfile: { osDisk: { osType: p.osType, createOption: 'FromImage', caching: 'ReadOnly' } },
-          timeCreated: created,
-        },
-      },
-    });
-  });
+  const extraIdentity = extra && { id: extra.id, ...(extra.properties as { principalId: string; clientId: string }) };
+  // The kubelet identity goes on every scale set, a service-principal cluster's too (it has no identityProfile).
+  const kubeletOnScaleSets = {
+    resourceId: kubeletId,
+    clientId: kubeletProps.clientId,
+    objectId: kubeletProps.principalId,
+  };
+  pools.forEach((p, i) => putPoolScaleSet(world, cluster, p, 26512345 + i, extraIdentity, kubeletOnScaleSets));
   return cluster;
+}
+
+export interface PoolSeed {
+  name: string;
+  osType: string;
+  mode: string;
+  /** AKS's osSKU; by default Windows2022 for Windows, Ubuntu for Linux. */
+  osSku?: string;
+  count?: number;
+  vmSize?: string;
+}
+
+/** An agent pool profile as AKS returns it in the cluster's agentPoolProfiles (and, nested, from agentPools). */
+export function agentPoolProfile(p: PoolSeed): Record<string, unknown> & { name: string } {
+  const windows = p.osType === 'Windows';
+  return {
+    name: p.name,
+    eTag: randomUUID(),
+    count: p.count ?? 1,
+    vmSize: p.vmSize ?? 'Standard_D2s_v3',
+    osDiskSizeGB: 128,
+    osType: p.osType,
+    osSKU: p.osSku ?? (windows ? 'Windows2022' : 'Ubuntu'),
+    type: 'VirtualMachineScaleSets',
+    mode: p.mode,
+    orchestratorVersion: '1.31.2',
+    currentOrchestratorVersion: '1.31.2',
+    nodeImageVersion: windows
+      ? `AKSWindows-${/2025/.test(p.osSku ?? '') ? '2025' : '2022'}-containerd-20348.2966.241211`
+      : 'AKSUbuntu-2204gen2containerd-202412.03.0',
+    provisioningState: 'Succeeded',
+    powerState: { code: 'Running' },
+    maxPods: windows ? 30 : 110,
+  };
+}
+
+/**
+ * The scale set AKS makes for a pool in the cluster's node resource group: `aks<pool>` for a Windows pool,
+ * `aks-<pool>-<suffix>-vmss` for a Linux one, tagged with the pool's name, carrying the kubelet identity (and
+ * `extra`, on a Windows pool) as AKS attaches it.
+ */
+export function putPoolScaleSet(
+  world: World,
+  cluster: Resource,
+  p: PoolSeed,
+  suffix: number,
+  extra?: { id: string; principalId: string; clientId: string },
+  kubeletIdentity?: { resourceId: string; clientId: string; objectId: string },
+): Resource {
+  const props = cluster.properties as {
+    nodeResourceGroup: string;
+    identityProfile?: { kubeletidentity?: { resourceId: string; clientId: string; objectId: string } };
+  };
+  const kubelet = kubeletIdentity ?? props.identityProfile?.kubeletidentity;
+  const location = String(cluster.location);
+  const windows = p.osType === 'Windows';
+  const vmssName = windows ? `aks${p.name}` : `aks-${p.name}-${suffix}-vmss`;
+  const ids: Record<string, unknown> = {};
+  if (kubelet) ids[kubelet.resourceId] = { principalId: kubelet.objectId, clientId: kubelet.clientId };
+  if (extra && windows) ids[extra.id] = { principalId: extra.principalId, clientId: extra.clientId };
+  const created = new Date().toISOString();
+  const vmss: Resource = {
+    id: `${rgId(world.subscriptionId, props.nodeResourceGroup)}/providers/Microsoft.Compute/virtualMachineScaleSets/${vmssName}`,
+    name: vmssName,
+    type: 'Microsoft.Compute/virtualMachineScaleSets',
+    location,
+    tags: {
+      'aks-managed-poolName': p.name,
+      'aks-managed-orchestrator': 'Kubernetes:1.31.2',
+      'aks-managed-resourceNameSuffix': String(suffix),
+    },
+    sku: { name: p.vmSize ?? 'Standard_D2s_v3', tier: 'Standard', capacity: p.count ?? 1 },
+    etag: `"${randomUUID()}"`,
+    ...(Object.keys(ids).length ? { identity: { type: 'UserAssigned', userAssignedIdentities: ids } } : {}),
+    properties: {
+      provisioningState: 'Succeeded',
+      timeCreated: created,
+      uniqueId: randomUUID(),
+      orchestrationMode: 'Uniform',
+      upgradePolicy: { mode: 'Manual' },
+      singlePlacementGroup: false,
+      virtualMachineProfile: {
+        osProfile: {
+          computerNamePrefix: windows ? p.name.slice(0, 6) : `aks-${p.name}-vmss`,
+          adminUsername: 'azureuser',
+        },
+        storageProfile: { osDisk: { osType: p.osType, createOption: 'FromImage', caching: 'ReadOnly' } },
+        timeCreated: created,
+      },
+    },
+  };
+  put(world, vmss);
+  return vmss;
 }

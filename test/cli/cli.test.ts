@@ -16,11 +16,14 @@ import { buildApp } from '../../api/app.js';
 import { TokenTable } from '../../api/auth.js';
 import { ProvisioningService } from '../../api/provisioning-service.js';
 import { ApiClient } from '../../cli/client.js';
+import { accessView } from '../../cli/render.js';
 import { watch } from '../../cli/watch.js';
+import { accessReport } from '../../domain/access-report.js';
 import { PROJECT_ROOT } from '../../lab/paths.js';
 import { freePort } from '../../lab/process.js';
 import { examplePowerShellParams, exampleRequest, uniqueSpec } from '../support/requests.js';
-import { startApiHarness, type ApiHarness } from '../support/api-harness.js';
+import { operationStandInBundle, startApiHarness, type ApiHarness } from '../support/api-harness.js';
+import { createBindingActivities } from '../../activities/binding.js';
 import { frontDoor } from '../support/front-door.js';
 import { pollUntil } from '../support/poll.js';
 import { STEP_NAMES } from '../../workflows/definitions.js';
@@ -42,7 +45,14 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'aks-gmsa-cli-test-'));
 const noLab = path.join(tmp, 'no-lab');
 
 before(async () => {
-  harness = await startApiHarness({ tokens: TokenTable.parse(TOKEN_SPEC), listen: true, prefix: 'cli' });
+  // The day-2 commands run the API's stand-in operations (they echo their input); provisionings are the product's.
+  harness = await startApiHarness({
+    tokens: TokenTable.parse(TOKEN_SPEC),
+    listen: true,
+    prefix: 'cli',
+    workflowBundle: await operationStandInBundle(),
+    overrides: { readBinding: createBindingActivities().readBinding },
+  });
   service = harness.service;
   apiUrl = harness.url!;
 });
@@ -147,7 +157,19 @@ describe('usage', () => {
   test('help names every command and the lab default; no command is a usage error', async () => {
     const help = await cli(['help']);
     assert.equal(help.code, 0);
-    for (const word of ['start', 'status', 'watch', 'approve', 'cancel', 'list', 'GMSA_API_URL', 'GMSA_API_TOKEN'])
+    for (const word of [
+      'start',
+      'status',
+      'watch',
+      'approve',
+      'cancel',
+      'list',
+      'GMSA_API_URL',
+      'GMSA_API_TOKEN',
+    ].concat(
+      ['deprovision <id> \\[--disable-gmsa\\]', 'rotate <id>', 'repair <id>', 'validate <id> \\[--mode chain\\|pod\\]'],
+      ['operation <operationId>', 'operations \\[--binding', 'access <id>', 'sample <id>'],
+    ))
       assert.match(help.stdout, new RegExp(word));
     assert.match(help.stdout, /Lab default: .*\.lab\/lab\.env/s);
     const none = await cli([]);
@@ -200,8 +222,9 @@ describe('start, status and watch', () => {
     const watched = await cli(['watch', id!, '--interval', '0.2']);
     assert.equal(watched.code, 0, watched.stdout + watched.stderr);
     for (const step of STEPS) {
-      // Workflow steps (a wait, the scale-set coordinator's answer) have no attempts.
-      const attempt = step === 'awaitAdApproval' || step === 'attachIdentity' ? '' : ' +attempt 1';
+      // Workflow steps (a wait, the scale-set coordinator's answer, the day-2 Schedules) have no attempts.
+      const workflowStep = ['awaitAdApproval', 'attachIdentity', 'scheduleOperations'].includes(step);
+      const attempt = workflowStep ? '' : ' +attempt 1';
       assert.match(watched.stdout, new RegExp(`  ${step} +succeeded${attempt}  `), step);
     }
     assert.match(watched.stdout, new RegExp(`${id} COMPLETED\\n$`));
@@ -526,4 +549,156 @@ describe('where the URL and token come from', () => {
     assert.match(run.stderr, /the lab's GMSA_API_TOKENS: a viewer token is shorter than 16 characters \(.*lab\.env\)/);
     assert.ok(!run.stderr.includes(short) && !run.stdout.includes(short), 'the token is not printed');
   });
+});
+
+describe('day-2 operations', () => {
+  /** A completed provisioning: a binding. */
+  async function bindingId(): Promise<string> {
+    const id = await start(request());
+    await waitFor(id, (b) => b.status === 'COMPLETED', 'the binding to be provisioned');
+    return id;
+  }
+  const operation = async (opId: string) => {
+    const run = await cli(['operation', opId, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    return JSON.parse(run.stdout) as { status: string; kind: string; outputs?: { input: unknown } };
+  };
+
+  test('repair --watch follows the operation to COMPLETED, exit 0; operation shows it', async () => {
+    const id = await bindingId();
+    const run = await cli(['repair', id, '--watch', '--interval', '0.2'], { as: 'operator' });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, new RegExp(`^started repair ${id}\\.repair\n`));
+    assert.match(run.stdout, new RegExp(`aks-gmsa operation ${id}\\.repair --watch`));
+    assert.match(run.stdout, /readBinding +succeeded/);
+    assert.match(run.stdout, /verifyChain +succeeded/);
+    assert.match(run.stdout, new RegExp(`${id}\\.repair COMPLETED\n$`));
+    const shown = await cli(['operation', `${id}.repair`]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`operation: repair of ${id}`));
+    assert.match(shown.stdout, /COMPLETED/);
+  });
+
+  test('validate, deprovision and rotate send their options as the body', async () => {
+    const id = await bindingId();
+    const cases: [string[], string, object][] = [
+      [['validate', id, '--mode', 'pod', '--timeout', '120'], 'validate', { mode: 'pod', timeoutSeconds: 120 }],
+      [['deprovision', id, '--disable-gmsa'], 'deprovision', { disableGmsa: true }],
+      [['rotate', id], 'rotate', {}],
+    ];
+    for (const [args, suffix, body] of cases) {
+      const run = await cli([...args, '--json'], { as: 'operator' });
+      assert.equal(run.code, 0, run.stderr);
+      const opId = JSON.parse(run.stdout).operationId as string;
+      assert.equal(opId, `${id}.${suffix}`);
+      const done = await pollUntil(`${opId} to complete`, async () => {
+        const v = await operation(opId);
+        return v.status === 'COMPLETED' && v;
+      });
+      assert.deepEqual(done.outputs?.input, { ...body, bindingId: id }, args.join(' '));
+    }
+    const validateDefault = await cli(['validate', id, '--json'], { as: 'operator' });
+    assert.equal(validateDefault.code, 0, validateDefault.stderr);
+    const v = await pollUntil('the chain validation', async () => {
+      const view = await operation(`${id}.validate`);
+      return view.status === 'COMPLETED' && view;
+    });
+    assert.deepEqual(v.outputs?.input, { mode: 'chain', bindingId: id }, '--mode defaults to chain');
+  });
+
+  test('operations lists by binding and kind, as a table and as JSON', async () => {
+    const id = await bindingId();
+    for (const cmd of ['repair', 'rotate']) {
+      const run = await cli([cmd, id, '--json'], { as: 'operator' });
+      assert.equal(run.code, 0, run.stderr);
+    }
+    const items = await pollUntil('both operations to be listed', async () => {
+      const run = await cli(['operations', '--binding', id, '--json']);
+      assert.equal(run.code, 0, run.stderr);
+      const { items } = JSON.parse(run.stdout) as { items: { id: string; status: string }[] };
+      return items.length === 2 && items.every((i) => i.status === 'COMPLETED') && items;
+    });
+    assert.deepEqual(items.map((i) => i.id).sort(), [`${id}.repair`, `${id}.rotate`]);
+    const table = await cli(['operations', '--binding', id, '--kind', 'repair']);
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.trim().split('\n');
+    assert.match(lines[0]!, /^ID +KIND +STATUS +STARTED +CLOSED$/);
+    assert.equal(lines.length, 2, table.stdout);
+    assert.match(lines[1]!, new RegExp(`^${id}\\.repair +repair +COMPLETED`));
+    const bad = await cli(['operations', '--kind', 'reboot']);
+    assert.equal(bad.code, 2, 'a kind the API does not know is a 400');
+    assert.match(bad.stderr, /\/querystring\/kind/);
+  });
+
+  test('access prints the report; sample prints the YAML as it is, or JSON', async () => {
+    const id = await bindingId();
+    // The stand-in's report is not the product's shape: shown as the JSON it is, as --json does.
+    const access = await cli(['access', id]);
+    assert.equal(access.code, 0, access.stderr);
+    assert.equal(JSON.parse(access.stdout).bindingId, id);
+    assert.deepEqual(JSON.parse((await cli(['access', id, '--json'])).stdout), JSON.parse(access.stdout));
+    const sample = await cli(['sample', id]);
+    assert.equal(sample.code, 0, sample.stderr);
+    assert.match(sample.stdout, /^apiVersion: apps\/v1\nkind: Deployment\n/);
+    const json = await cli(['sample', id, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal(JSON.parse(json.stdout).yaml, sample.stdout);
+  });
+
+  test('refusals: a bad --mode is a usage error; a viewer cannot repair; an unknown binding is 404', async () => {
+    const mode = await cli(['validate', 'gmsa-aks1-nothing-0123456789ab', '--mode', 'smoke'], { as: 'operator' });
+    assert.equal(mode.code, 2);
+    assert.match(mode.stderr, /--mode is chain or pod/);
+    const id = await bindingId();
+    const viewer = await cli(['repair', id], { as: 'viewer' });
+    assert.equal(viewer.code, 1);
+    assert.match(viewer.stderr, /\(403\).*operator/);
+    const unknown = await cli(['rotate', 'gmsa-aks1-nothing-0123456789ab'], { as: 'operator' });
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /\(404\): no provisioning gmsa-aks1-nothing-0123456789ab/);
+    const option = await cli(['repair', id, '--disable-gmsa'], { as: 'operator' });
+    assert.equal(option.code, 2, '--disable-gmsa belongs to deprovision');
+  });
+});
+
+test("the access report as tables: each pool's status, each principal, and the problems", () => {
+  const host = '11111111-1111-1111-1111-111111111111';
+  const stranger = '22222222-2222-2222-2222-222222222222';
+  const identity = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mi';
+  const report = accessReport({
+    bindingId: 'gmsa-aks1-webapp01-0123456789ab',
+    hostIdentity: 'managedIdentity',
+    hostPrincipalId: host,
+    hostIdentityId: identity,
+    windowsNodePools: ['win1'],
+    pools: [
+      {
+        name: 'win1',
+        osType: 'Windows',
+        osSku: 'Windows2022',
+        identities: [identity],
+        identityPrincipals: { [identity]: host },
+      },
+      { name: 'nodepool1', osType: 'Linux', identities: [] },
+    ],
+    accessModel: 'accessPolicy',
+    vaultId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv',
+    secretName: 'gmsa-webapp01',
+    readers: [host, stranger].map((principalId) => ({
+      principalId,
+      via: 'accessPolicy' as const,
+      scope: 'kv',
+      permissions: ['get'],
+      readsValue: true,
+    })),
+  });
+  const text = accessView(report as unknown as Record<string, unknown>, { color: false }).join('\n');
+  assert.match(text, /^POOL +OS +SHOULD READ +CAN READ +STATUS +NOTE$/m);
+  assert.match(text, /^win1 +Windows2022 +yes +yes +ok /m);
+  assert.match(text, /^nodepool1 +Linux +no +no +absent /m);
+  assert.match(text, new RegExp(`^${host} +host +yes +win1 `, 'm'));
+  assert.match(text, new RegExp(`^${stranger} +unexpected +no +- `, 'm'));
+  assert.match(text, /every secret of the vault/);
+  assert.match(text, /^problems:\n {2}.*22222222/m);
+  assert.equal(accessView({ other: 1 }, { color: false }).join('\n'), JSON.stringify({ other: 1 }, null, 2));
 });

@@ -16,8 +16,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { buildApp } from '../../api/app.js';
 import { TokenTable } from '../../api/auth.js';
+import { OperationsService } from '../../api/operations-service.js';
 import { ProvisioningService } from '../../api/provisioning-service.js';
-import type { ProvisioningView } from '../../api/schemas.js';
+import type { OperationView, ProvisioningView } from '../../api/schemas.js';
+import type { OperationKind } from '../../contract/operations.js';
 import { connectAzure } from '../../activities/azure/connect.js';
 import type { AzureClients } from '../../activities/azure/clients.js';
 import type { ClusterRef, GmsaActivities } from '../../contract/activities.js';
@@ -88,6 +90,11 @@ export interface E2eLab {
   waitForEnd(id: string, timeoutMs?: number): Promise<View>;
   provision(request: ProvisionRequest, timeoutMs?: number): Promise<View>;
   cancel(id: string): Promise<void>;
+  /**
+   * Runs a day-2 operation through its route (`POST /v1/provisionings/{id}/{kind}`, 202 asserted) and polls
+   * `GET /v1/operations/{operationId}` until it has ended, within `timeoutMs`; returns its last view.
+   */
+  operate(id: string, kind: OperationKind, body?: object, timeoutMs?: number): Promise<OperationView>;
   /** Starts worker/main.ts on this lab's queue and resolves once it polls. */
   workerProcess(): Promise<WorkerProcess>;
   close(): Promise<void>;
@@ -138,6 +145,7 @@ export async function startE2eLab(o: E2eLabOptions): Promise<E2eLab> {
   const client = new Client({ connection: env.connection, dataConverter: converter });
   const app = await buildApp({
     service: new ProvisioningService(client, settings),
+    operations: new OperationsService(client, settings),
     tokens: TokenTable.parse(`operator:${TOKENS.operator},viewer:${TOKENS.viewer},approver:${TOKENS.approver}`),
     codec: converter.payloadCodecs[0],
     codecCorsOrigins: ['http://127.0.0.1:8233'],
@@ -190,6 +198,22 @@ export async function startE2eLab(o: E2eLabOptions): Promise<E2eLab> {
     async cancel(id) {
       const res = await lab.call('POST', `/v1/provisionings/${id}/cancel`, 'operator', {});
       assert.equal(res.statusCode, 202, res.body);
+    },
+    async operate(id, kind, body = {}, timeoutMs = 240_000) {
+      const res = await lab.call('POST', `/v1/provisionings/${id}/${kind}`, 'operator', body);
+      assert.equal(res.statusCode, 202, res.body);
+      const operationId = (res.json() as { operationId: string }).operationId;
+      let view: OperationView | undefined;
+      return pollUntil(
+        `operation ${operationId} to end`,
+        async () => {
+          const got = await lab.call('GET', `/v1/operations/${operationId}`, 'viewer');
+          assert.equal(got.statusCode, 200, got.body);
+          view = got.json() as OperationView;
+          return view.status !== 'RUNNING' && view;
+        },
+        { timeoutMs, intervalMs: 500, last: () => `${view?.status}: ${view?.phase}` },
+      );
     },
     async workerProcess() {
       const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {

@@ -1,22 +1,23 @@
 /**
- * Records the committed replay fixtures of today's provisioning (the step graph with ownership and scale-set
- * coordination, patches `step-graph-server-retries`, `shared-world-ownership` and `fleet-coordination`) on a real
- * dev server with activity doubles: a happy
- * path; retries (a step failing transiently twice, then succeeding); the approval (requireAdApproval and the
- * signed update, after a bare signal that must change nothing); a failure with rollback by ownership; a
- * cancellation while an attempt runs (awaited, then rolled back); and a run caught mid-retry (still running, a step
- * on its 2nd attempt); and the coordinator of one scale set taking three bindings' identities. Rerun only on
- * purpose, together with a patch for the change that makes a new recording necessary; the runs in the old
- * fixtures must still replay.
+ * Records the committed replay fixtures of today's provisioning (the step graph with ownership, scale-set
+ * coordination and the operations' Schedules, patches `step-graph-server-retries`, `shared-world-ownership`,
+ * `fleet-coordination` and `day-two-schedules`) on a real dev server with activity doubles: a happy path; retries (a
+ * step failing transiently twice, then succeeding); the approval (requireAdApproval and the signed update, after a
+ * bare signal that must change nothing); a failure with rollback by ownership; a cancellation while an attempt runs
+ * (awaited, then rolled back); and a run caught mid-retry (still running, a step on its 2nd attempt); and the
+ * coordinator of one scale set taking three bindings' identities (written only when its file is missing: the
+ * coordinator has not changed since it was recorded). Rerun only on purpose, together with a patch for the change
+ * that makes a new recording necessary; the runs in the old fixtures must still replay.
  *
  * Not recorded here, as today's code cannot produce them again: provision-retry-approval.json (the retry loop,
- * legacy/provision-v1.ts), provision-v2-*.json (the graph before ownership, legacy/provision-v2.ts) and
- * provision-v3-*.json (before coordination: grantKeyVaultAccess attached the identity itself).
+ * legacy/provision-v1.ts), provision-v2-*.json (the graph before ownership, legacy/provision-v2.ts),
+ * provision-v3-*.json (before coordination: grantKeyVaultAccess attached the identity itself) and
+ * provision-v4-*.json (before the Schedules: no scheduleOperations step).
  *
  *   npx tsx test/support/record-history.ts            a throwaway dev server of its own
  *   TEMPORAL_ADDRESS=127.0.0.1:7233 npx tsx test/support/record-history.ts
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -40,16 +41,16 @@ export const HISTORIES = new URL('../fixtures/histories/', import.meta.url);
 
 /** The fixtures this script writes, by file name. */
 export const RECORDED = {
-  happy: 'provision-v4-happy.json',
-  retries: 'provision-v4-retries.json',
-  approval: 'provision-v4-approval.json',
-  rollback: 'provision-v4-rollback.json',
-  cancel: 'provision-v4-cancel.json',
-  midRetry: 'provision-v4-mid-retry.json',
+  happy: 'provision-v5-happy.json',
+  retries: 'provision-v5-retries.json',
+  approval: 'provision-v5-approval.json',
+  rollback: 'provision-v5-rollback.json',
+  cancel: 'provision-v5-cancel.json',
+  midRetry: 'provision-v5-mid-retry.json',
   coordinator: 'scale-set-identities-batch.json',
 } as const;
 /** What the server said of the retrying step when the mid-retry history was taken (not part of the history). */
-export const MID_RETRY_PENDING = 'provision-v4-mid-retry.pending.json';
+export const MID_RETRY_PENDING = 'provision-v5-mid-retry.pending.json';
 
 async function main(): Promise<void> {
   let stop: (() => Promise<void>) | undefined;
@@ -131,7 +132,7 @@ async function main(): Promise<void> {
           pool: cluster.windowsNodePools[0]!,
         };
         const coordinator = env.client.workflow.getHandle(scaleSetCoordinatorId(target, taskQueue));
-        await write(RECORDED.coordinator, coordinator);
+        if (!existsSync(new URL(RECORDED.coordinator, HISTORIES))) await write(RECORDED.coordinator, coordinator);
         await coordinator.terminate('recorded');
       });
     }

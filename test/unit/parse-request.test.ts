@@ -193,3 +193,33 @@ describe('provisioningId', () => {
     assert.match(provisioningId(a), /^gmsa-aks1-webapp01-[0-9a-f]{12}$/);
   });
 });
+
+describe('the Schedules options (repairEvery, rotatePasswordEvery)', () => {
+  test('absent by default: the repair Schedule then runs every 6h, no rotation Schedule', () => {
+    const r = parseProvisionRequest(minimal());
+    assert.ok(r.ok);
+    assert.equal(r.request.options.repairEvery, undefined);
+    assert.equal(r.request.options.rotatePasswordEvery, undefined);
+  });
+
+  test('a duration is accepted as it is, and "off" for repair', () => {
+    const body = minimal();
+    body.options = { enableGmsaOnCluster: true, repairEvery: 'off', rotatePasswordEvery: '30d' };
+    const r = parseProvisionRequest(body);
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+    assert.equal(r.request.options.repairEvery, 'off');
+    assert.equal(r.request.options.rotatePasswordEvery, '30d');
+  });
+
+  test('a bad value is refused under its field, saying what a duration is', () => {
+    const repair = errorsOf(withField(['options', 'repairEvery'], '6 hours'));
+    assert.match(
+      repair['/options/repairEvery']!,
+      /must be a whole number of minutes, hours or days.*30m, 6h or 30d, or off/,
+    );
+    const rotate = errorsOf(withField(['options', 'rotatePasswordEvery'], 'off'));
+    assert.match(rotate['/options/rotatePasswordEvery']!, /must be a whole number of minutes, hours or days/);
+    assert.doesNotMatch(rotate['/options/rotatePasswordEvery']!, /or off/, 'rotation is off by leaving it out');
+    assert.ok(errorsOf(withField(['options', 'rotatePasswordEvery'], 30))['/options/rotatePasswordEvery']);
+  });
+});

@@ -101,13 +101,24 @@ describe('provisionGmsa', () => {
         calls.map((c) => c.name).filter((n) => n === 'queueScaleSetChange' || n === 'applyScaleSetChanges'),
         ['queueScaleSetChange', 'applyScaleSetChanges'],
       );
-      assert.equal(calls.length, 12 + 2, 'each activity once');
+      assert.equal(calls.length, 13 + 2, 'each activity once');
       // One activity per step, its activityId the step name: what the API joins the pending activities by. The
-      // queueing activity belongs to the attachIdentity step, a workflow step that waits for the coordinator.
+      // queueing activity belongs to the attachIdentity step, a workflow step that waits for the coordinator;
+      // ensureOperationSchedules is the scheduleOperations step's.
+      const stepOf: Record<string, string> = { ensureOperationSchedules: 'scheduleOperations' };
       for (const e of await historyOf(handle)) {
         const a = e.activityTaskScheduledEventAttributes;
-        if (a && a.activityType?.name !== 'queueScaleSetChange') assert.equal(a.activityId, a.activityType?.name);
+        const type = a?.activityType?.name ?? '';
+        if (a && type !== 'queueScaleSetChange') assert.equal(a.activityId, stepOf[type] ?? type);
       }
+      // The Schedules, last, for this binding: repair every 6h by default, no rotation unless asked.
+      assert.equal(calls.at(-1)!.name, 'ensureOperationSchedules');
+      assert.deepEqual(calls.find((c) => c.name === 'ensureOperationSchedules')?.input, {
+        bindingId: handle.workflowId,
+        repairEvery: '6h',
+        cluster: request.cluster.name,
+        credentialSpec: request.gmsa.credentialSpecName,
+      });
       // What flows between steps: the user's SID into the gMSA, the identity's principal into the spec.
       assert.deepEqual((call(calls, 'ensureGmsa').input as { allowedPrincipalSids: string[] }).allowedPrincipalSids, [
         output<{ sid: string }>(calls, 'ensureDomainUser').sid,

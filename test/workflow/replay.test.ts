@@ -4,16 +4,23 @@
  * the retry loop's history from before the patch `step-graph-server-retries` (it must take workflows/legacy/), the
  * step graph's from before `shared-world-ownership` (happy path, retries, approval, failure with rollback, a run
  * caught mid-retry; legacy/provision-v2.ts), the ownership graph's from before `fleet-coordination` (v3: the
- * identity attached by grantKeyVaultAccess), and today's graph's (v4), plus a cancellation awaited and rolled back,
- * and a scale-set coordinator's history.
+ * identity attached by grantKeyVaultAccess), the coordinated graph's from before `day-two-schedules` (v4: no
+ * scheduleOperations step), and today's graph's (v5), plus a cancellation awaited and rolled back, and a scale-set
+ * coordinator's history.
  * The negative control proves the replay really compares: each history, tampered, must fail.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { Worker } from '@temporalio/worker';
-import { FLEET_COORDINATION, SHARED_WORLD_OWNERSHIP, STEP_GRAPH_SERVER_RETRIES } from '../../workflows/provision.js';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import {
+  DAY_TWO_SCHEDULES,
+  FLEET_COORDINATION,
+  SHARED_WORLD_OWNERSHIP,
+  STEP_GRAPH_SERVER_RETRIES,
+} from '../../workflows/provision.js';
 import { workflowBundle } from '../support/temporal.js';
 
 interface Event {
@@ -205,6 +212,57 @@ const FIXTURES: { file: string; holds: (h: History) => void }[] = [
     },
   },
   {
+    file: 'provision-v5-happy.json',
+    holds: (h) => {
+      assert.ok(scheduled(h).includes('queueScaleSetChange'), "the identity queued at its scale set's coordinator");
+      assert.equal(scheduled(h).at(-1), 'ensureOperationSchedules', 'the Schedules, last, once the chain works');
+      assert.equal(types(h).filter((t) => t === 'ACTIVITY_TASK_COMPLETED').length, 14);
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_COMPLETED');
+    },
+  },
+  {
+    file: 'provision-v5-retries.json',
+    holds: (h) => {
+      assert.equal(maxAttempt(h), 3, 'a step failed twice, then succeeded on attempt 3');
+      assert.ok(scheduled(h).includes('ensureOperationSchedules'));
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_COMPLETED');
+    },
+  },
+  {
+    file: 'provision-v5-approval.json',
+    holds: (h) => {
+      assert.ok(types(h).includes('WORKFLOW_EXECUTION_UPDATE_COMPLETED'), 'the signed approval');
+      assert.ok(scheduled(h).includes('verifyApproval'), 'checked by the worker');
+      assert.ok(scheduled(h).includes('ensureOperationSchedules'));
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_COMPLETED');
+    },
+  },
+  {
+    file: 'provision-v5-rollback.json',
+    holds: (h) => {
+      // verifyChain failed: the Schedules were never made, so the rollback has none to delete.
+      assert.ok(
+        !scheduled(h).includes('ensureOperationSchedules') && !scheduled(h).includes('deleteOperationSchedules'),
+      );
+      assert.equal(scheduled(h).filter((n) => n === 'queueScaleSetChange').length, 2);
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_FAILED');
+    },
+  },
+  {
+    file: 'provision-v5-cancel.json',
+    holds: (h) => {
+      assert.ok(types(h).includes('ACTIVITY_TASK_CANCEL_REQUESTED'), 'the running attempt was asked to stop');
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_CANCELED');
+    },
+  },
+  {
+    file: 'provision-v5-mid-retry.json',
+    holds: (h) => {
+      assert.equal(types(h).at(-1), 'WORKFLOW_TASK_COMPLETED', 'still running when taken');
+      assert.equal(types(h).filter((t) => t === 'ACTIVITY_TASK_SCHEDULED').length, 11);
+    },
+  },
+  {
     file: 'scale-set-identities-batch.json',
     holds: (h) => {
       assert.deepEqual(patchIds(h), []);
@@ -227,6 +285,14 @@ describe('replay of the committed histories', () => {
       if (file.startsWith('provision-v4-')) {
         assert.deepEqual(patchIds(h), [STEP_GRAPH_SERVER_RETRIES, SHARED_WORLD_OWNERSHIP, FLEET_COORDINATION]);
       }
+      if (file.startsWith('provision-v5-')) {
+        assert.deepEqual(patchIds(h), [
+          STEP_GRAPH_SERVER_RETRIES,
+          SHARED_WORLD_OWNERSHIP,
+          FLEET_COORDINATION,
+          DAY_TWO_SCHEDULES,
+        ]);
+      }
       await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, h);
     });
 
@@ -241,4 +307,20 @@ describe('replay of the committed histories', () => {
       );
     });
   }
+});
+
+describe('the Schedules step needs its patch', () => {
+  test('control: scheduleOperations without patched(day-two-schedules) fails to replay a v4 history', async () => {
+    const noop = () => {};
+    const bundle = await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(
+        new URL('../fixtures/histories/altered/no-schedules-patch-workflows.ts', import.meta.url),
+      ),
+      logger: { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop },
+    });
+    await assert.rejects(
+      Worker.runReplayHistory({ workflowBundle: bundle }, history('provision-v4-happy.json')),
+      DeterminismViolationError,
+    );
+  });
 });

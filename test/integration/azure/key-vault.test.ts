@@ -201,6 +201,33 @@ describe('storeUserSecret', () => {
     }
   });
 
+  it('recovers a soft-deleted secret of ours (a deprovision in a vault that stays), and refuses a foreign one', async () => {
+    const ref = vaultRef();
+    const clients = labClients();
+    const a = createKeyVaultActivities(clients);
+    const { vaultUri } = await a.ensureKeyVault({ ...ref, accessMode: 'accessPolicy' });
+    const input = { vaultUri, secretName: 'gmsa-again', domainFqdn: 'lab.example.test', user: 'gmsa-again', owner };
+    const first = await a.storeUserSecret(input);
+    const value = await createSecretReader(clients).read(vaultUri, 'gmsa-again');
+    assert.equal((await a.deleteUserSecret({ vaultUri, secretName: 'gmsa-again', owner })).removed, true);
+    // The name is held by the deleted secret: the attempt recovers it and asks for another, which keeps it.
+    const recovered = await failure(a.storeUserSecret(input));
+    assert.equal(recovered.type, 'Transient');
+    assert.match(recovered.message, /recovered the soft-deleted secret gmsa-again/);
+    assert.equal(recovered.message.includes(value), false);
+    const again = await a.storeUserSecret(input);
+    assert.deepEqual(again, { ...first, created: false });
+    assert.equal(await createSecretReader(clients).read(vaultUri, 'gmsa-again'), value, 'the recovered value is kept');
+
+    await clients.secrets(vaultUri).setSecret('foreign-gone', 'lab.example.test\\x:Secret-123');
+    const deleting = await clients.secrets(vaultUri).beginDeleteSecret('foreign-gone');
+    await deleting.pollUntilDone();
+    const refused = await failure(a.storeUserSecret({ ...input, secretName: 'foreign-gone' }));
+    assert.equal(refused.type, 'Conflict');
+    assert.match(refused.message, /soft-deleted and not marked as aks-gmsa's: recover it/);
+    await assert.rejects(clients.secrets(vaultUri).getSecret('foreign-gone'), 'the foreign secret stays deleted');
+  });
+
   it('the reader fails as NotFound, saying which step writes the secret', async () => {
     const ref = vaultRef();
     const clients = labClients();
