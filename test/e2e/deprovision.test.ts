@@ -8,11 +8,9 @@
  * gone after deprovision. Everything is checked in its own system, never by what the run says.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { scheduleId } from '../../contract/operations.js';
 import type { ProvisionRequest } from '../../domain/request.js';
-import { temporalBinary } from '../../lab/temporal.js';
 import type { DeprovisionOutputs } from '../../workflows/deprovision.js';
 import { seedCluster, windowsScaleSetIdentities } from '../support/azure-lab.js';
 import {
@@ -28,7 +26,7 @@ import {
   type View,
 } from '../support/e2e-lab.js';
 import { runOperation } from '../support/operations.js';
-import { requireEnv } from '../support/temporal.js';
+import { scheduleIds } from '../support/temporal.js';
 
 type Cluster = Awaited<ReturnType<typeof seedCluster>>;
 
@@ -52,17 +50,6 @@ after(async () => {
     await lab?.close();
   }
 });
-
-/** The schedule ids Temporal lists now (the CLI, as an operator would look). */
-function scheduleIds(): string[] {
-  const out = execFileSync(
-    temporalBinary('cli'),
-    ['schedule', 'list', '--address', requireEnv('TEMPORAL_ADDRESS', 'the dev server'), '-o', 'json'],
-    { encoding: 'utf8' },
-  );
-  const parsed = JSON.parse(out.trim() || '[]') as { scheduleId?: string; schedule_id?: string }[];
-  return parsed.map((s) => String(s.scheduleId ?? s.schedule_id));
-}
 
 const identitiesOnScaleSet = async () => {
   const all = await windowsScaleSetIdentities(cluster, lab.azure);

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { LdapSession } from '../../activities/active-directory/ldap-session.js';
 import { createSecretReader } from '../../activities/azure/key-vault.js';
-import { operationId, OPERATION_WORKFLOWS } from '../../contract/operations.js';
+import { operationId, OPERATION_WORKFLOWS, scheduleId } from '../../contract/operations.js';
 import { parseCcgSecret } from '../../domain/ccg-secret.js';
 import type { ProvisionRequest } from '../../domain/request.js';
 import type { RotationOutputs } from '../../workflows/rotate-password.js';
@@ -25,7 +25,7 @@ import {
   type View,
 } from '../support/e2e-lab.js';
 import { runOperation } from '../support/operations.js';
-import { historyOf, type HistoryEvent } from '../support/temporal.js';
+import { historyOf, scheduleIds, type HistoryEvent } from '../support/temporal.js';
 import { pollUntil } from '../support/poll.js';
 import { domainUserKey, SEARCH_ATTRIBUTES } from '../../temporal/search-attributes.js';
 
@@ -80,6 +80,8 @@ describe('password rotation on the lab', { timeout: 900_000 }, () => {
     const first = await seedCluster();
     const second = await seedCluster();
     a = labRequest(first, tag, 'a');
+    // Binding a asks for a rotation Schedule; b does not.
+    a.options.rotatePasswordEvery = '30d';
     b = labRequest(second, tag, 'b');
     for (const [r, c] of [
       [a, first],
@@ -239,6 +241,14 @@ describe('password rotation on the lab', { timeout: 900_000 }, () => {
       assert.ok(result.chain.every((c) => c.ok));
     },
   );
+
+  test('the rotation Schedule exists in Temporal when the request asks for one, and only then', () => {
+    const listed = scheduleIds();
+    const [bindingA, bindingB] = made.map((m) => m.binding);
+    assert.ok(listed.includes(scheduleId(bindingA!, 'rotate-password')), `${bindingA}.rotate in ${listed.join(', ')}`);
+    assert.ok(!listed.includes(scheduleId(bindingB!, 'rotate-password')), 'no rotation Schedule unless asked');
+    assert.ok(listed.includes(scheduleId(bindingB!, 'repair')), 'the repair Schedule by default');
+  });
 
   test("no password the user had is in any rotation run's history, decoded or raw", async () => {
     assert.ok(runs.length >= 3 && passwords.length >= 3, `${runs.length} runs, ${passwords.length} passwords`);

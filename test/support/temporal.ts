@@ -2,7 +2,9 @@
  * Temporal for tests: the real dev server the test runner started (TEMPORAL_ADDRESS), or the time-skipping test
  * server (TEMPORAL_TEST_SERVER_PATH). Missing means failing, with the reason: these tests never skip.
  */
+import { execFileSync } from 'node:child_process';
 import type { WorkflowHandle } from '@temporalio/client';
+import { temporalBinary } from '../../lab/temporal.js';
 import type { temporal } from '@temporalio/proto';
 import {
   bundleWorkflowCode,
@@ -18,6 +20,17 @@ import { WORKFLOWS_PATH } from '../../worker/create-worker.js';
 
 // Workers log state changes at INFO; tests only want to hear about problems.
 Runtime.install({ logger: new DefaultLogger('WARN') });
+
+/** The schedule ids Temporal lists now, through the Temporal CLI, as an operator would look (`temporal schedule list`). */
+export function scheduleIds(): string[] {
+  const out = execFileSync(
+    temporalBinary('cli'),
+    ['schedule', 'list', '--address', requireEnv('TEMPORAL_ADDRESS', 'the dev server'), '-o', 'json'],
+    { encoding: 'utf8' },
+  );
+  const parsed = JSON.parse(out.trim() || '[]') as { scheduleId?: string; schedule_id?: string }[];
+  return parsed.map((s) => String(s.scheduleId ?? s.schedule_id));
+}
 
 export function requireEnv(name: string, why: string): string {
   const v = process.env[name];
