@@ -8,10 +8,9 @@
  * from the binding's request (ensureCredentialSpec rewrites only what differs).
  *
  * The first chain check's failure is a finding, not the end: it is what a repair is for. Each step's summary says
- * what it found and fixed; the result lists both. (A Prometheus counter of findings and fixes per binding comes
- * with the metrics issue: it can be read off this result.)
+ * what it found and fixed; the result lists both, and the counters gmsa_repair_drift_found / _fixed count them.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, metricMeter, proxyActivities } from '@temporalio/workflow';
 import type {
   ChainCheck,
   CredentialSpecResult,
@@ -81,6 +80,8 @@ interface RepairResults {
 }
 
 export interface RepairOutputs {
+  /** The cluster's name (the drift metrics' label). */
+  cluster: string;
   found: string[];
   fixed: string[];
   chainBefore: ChainBefore;
@@ -362,6 +363,7 @@ function outputs(r: RepairResults): RepairOutputs {
   const specFixed = spec.changed ? [`rewrote spec ${spec.name} and its RBAC`] : [];
   const before = r.chainBefore.ok ? [] : [`chain check failed before the repair: ${r.chainBefore.error}`];
   return {
+    cluster: requestOf(r.readBinding).cluster.name.toLowerCase(),
     found: [...before, ...r.attachIdentity.found, ...r.grantKeyVaultAccess.found, ...specFound],
     fixed: [...r.attachIdentity.fixed, ...r.grantKeyVaultAccess.fixed, ...specFixed],
     chainBefore: r.chainBefore,
@@ -369,12 +371,23 @@ function outputs(r: RepairResults): RepairOutputs {
   };
 }
 
+/**
+ * Drift as metrics, through the SDK's meter (the worker exports it with the SDK's own, GMSA_WORKER_METRICS_ADDRESS;
+ * the SDK drops what a replay would count twice): something to alert on when drift keeps coming back. Labelled by
+ * cluster, not binding, to keep the series few.
+ */
+const driftFound = metricMeter.createCounter('gmsa_repair_drift_found', 'findings', 'drift a repair found');
+const driftFixed = metricMeter.createCounter('gmsa_repair_drift_fixed', 'fixes', 'drift a repair put back');
+
 export async function repairGmsa(input: RepairInput): Promise<RepairOutputs> {
-  return runOperation({
+  const o = await runOperation({
     names: REPAIR_STEPS,
     graph: repairGraph,
     input,
     context: { scaleSets: new ScaleSetRequests() },
     outputs,
   });
+  driftFound.add(o.found.length, { cluster: o.cluster });
+  driftFixed.add(o.fixed.length, { cluster: o.cluster });
+  return o;
 }
