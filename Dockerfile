@@ -4,11 +4,17 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-# The build type-checks everything, then dist/ gets the product folders and the prebuilt workflow bundle only.
+# The build type-checks everything, then dist/ gets the product folders and the prebuilt workflow bundle only;
+# dist/worker/main.js is the worker bundled into one file (scripts/bundle-worker.ts): a start reads one file, not
+# thousands of modules. @temporalio/* stays in node_modules (native core bridge, workflow threads).
 RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production
+# A V8 heap limit per isolate (the worker's and its workflow thread's; the API's too): at 200 runs in flight a worker
+# holds about 50 MB of live objects in each, and an unlimited heap fills with garbage first, to ~460 MB RSS in all
+# (issue 11; bench/fleet/lab.ts WORKER_NODE_OPTIONS runs the bench's workers the same way).
+ENV NODE_OPTIONS=--max-old-space-size=160
 WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist

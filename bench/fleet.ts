@@ -30,9 +30,9 @@ import type { ProvisioningView } from '../api/schemas.js';
 import { startFleetLab, Teardown, type FleetLab } from './fleet/lab.js';
 import { parseOptions, USAGE, UsageError, type FleetOptions } from './fleet/options.js';
 import { ensureBuilt } from './fleet/product.js';
-import { printFailures, printTable, printWhereTimeGoes } from './fleet/report.js';
+import { printFailures, printLosses, printTable, printWhereTimeGoes } from './fleet/report.js';
 import { fleet, namePrefix, type Fleet, type Layout } from './fleet/requests.js';
-import { runFleet, type FleetFigures } from './fleet/run.js';
+import { medianLros, runFleet, type FleetFigures } from './fleet/run.js';
 import { duplicateCheck, removeObjects } from './fleet/world.js';
 
 /** Set once a signal or the time bound stops the bench: the teardown has begun and exits by itself. */
@@ -80,13 +80,13 @@ async function chainChecks(lab: FleetLab, f: FleetFigures): Promise<void> {
 /** Runs the fleets of the chosen mode (recording each in `fleets` as it starts) and prints; false if time ran out. */
 async function bench(o: FleetOptions, lab: FleetLab, tag: string, deadline: number, fleets: Fleet[]): Promise<boolean> {
   const layout = layoutOf(o);
-  const run = async (f: Fleet, latency: number, killEveryMs = 0) => {
+  const run = async (f: Fleet, latency: number, killEveryMs = 0, fixedLro = false) => {
     if (Date.now() > deadline) throw new Error(`out of time (--timeout) before "${f.label}"`);
     fleets.push(f);
     say(
       `${f.label}: ${f.requests.length} binding${f.requests.length > 1 ? 's' : ''} on ${f.clusters.length} cluster(s)…`,
     );
-    const figures = await runFleet(lab, f, { latency, killEveryMs, deadline, tag, say });
+    const figures = await runFleet(lab, f, { latency, killEveryMs, deadline, tag, say, fixedLro });
     say(`  ${figures.completed} completed, ${figures.failed} failed, wall ${seconds(figures.wallMs)}`);
     return figures;
   };
@@ -94,14 +94,21 @@ async function bench(o: FleetOptions, lab: FleetLab, tag: string, deadline: numb
   await run(fleet(tag, 'w', 'own-identity', 1, 'warm-up, zero latency'), 0);
   const rows: FleetFigures[] = [];
   if (o.killEveryMs > 0) {
-    const calm = await run(fleet(tag, 'b', layout, o.n, `fleet, latency ${o.latency}, no kills`), o.latency);
+    // Both fleets' long-running operations take the model's medians (run.ts medianLros), not a draw each.
+    const calm = await run(fleet(tag, 'b', layout, o.n, `fleet, latency ${o.latency}, no kills`), o.latency, 0, true);
     const killed = await run(
       fleet(tag, 'k', layout, o.n, `fleet, SIGKILL every ${o.killEveryMs / 1000} s`),
       o.latency,
       o.killEveryMs,
+      true,
     );
     rows.push(calm, killed);
     console.log(`\n${describe(o)}\n`);
+    const medians = Object.entries(medianLros(o.latency))
+      .map(([op, ms]) => `${op} ${seconds(ms)}`)
+      .join(', ');
+    console.log(`both fleets' long-running operations take the latency model's medians (${medians}): one draw each`);
+    console.log(`otherwise, with long tails, and the wall is the slowest binding's; the difference is the kills'\n`);
     printTable(rows);
     const diff = calm.wallMs !== undefined && killed.wallMs !== undefined ? killed.wallMs - calm.wallMs : undefined;
     console.log(
@@ -119,6 +126,8 @@ async function bench(o: FleetOptions, lab: FleetLab, tag: string, deadline: numb
     }
     printWhereTimeGoes(calm);
     printWhereTimeGoes(killed);
+    printLosses(calm);
+    printLosses(killed);
   } else {
     const floors = !o.noFloor;
     const one = floors
@@ -145,6 +154,7 @@ async function bench(o: FleetOptions, lab: FleetLab, tag: string, deadline: numb
     }
     if (zero) printWhereTimeGoes(zero);
     printWhereTimeGoes(main);
+    printLosses(main);
     if (layout === 'one-gmsa-many-clusters') {
       console.log(`\nchain checks of "${main.fleet.label}" (GET /v1/provisionings/{id}, step verifyChain)`);
       await chainChecks(lab, main);

@@ -280,8 +280,20 @@ export function createAksActivities(clients: AzureClients) {
  * The cluster's kubeconfig YAML (user or admin credentials), for the Kubernetes activities' own use. Not an
  * activity: it holds credentials, so it must never be registered with the worker or enter workflow history.
  */
-export function createKubeconfigSource(clients: AzureClients) {
-  async function getKubeconfig(cluster: ClusterCoordinates, access: 'user' | 'admin' = 'user'): Promise<string> {
+/** How long a cluster credential fetched from ARM is reused: a fleet's Kubernetes steps ask for it hundreds of times. */
+export const KUBECONFIG_TTL_MS = 120_000;
+
+/**
+ * The kubeconfig of a cluster from ARM (listClusterUserCredentials / listClusterAdminCredentials), kept per cluster
+ * and access for `ttlMs`, and asked once for callers that come at the same time (a POST of about 0.7 s on Azure,
+ * and every call also built new Kubernetes clients). A failed fetch is not kept: the next call asks again. A
+ * rotated credential is seen within `ttlMs`.
+ */
+export function createKubeconfigSource(clients: AzureClients, o: { ttlMs?: number } = {}) {
+  const ttlMs = o.ttlMs ?? KUBECONFIG_TTL_MS;
+  const kept = new Map<string, { until: number; yaml: Promise<string> }>();
+
+  async function fetchKubeconfig(cluster: ClusterCoordinates, access: 'user' | 'admin'): Promise<string> {
     const aks = clients.aks(cluster.subscriptionId).managedClusters;
     const result = await azureCall(`get ${access} credentials of ${label(cluster)}`, () =>
       access === 'admin'
@@ -291,6 +303,20 @@ export function createKubeconfigSource(clients: AzureClients) {
     const value = result.kubeconfigs?.[0]?.value;
     if (!value) throw azureFailure(new Error('no kubeconfig in the answer'), `get credentials of ${label(cluster)}`);
     return Buffer.from(value).toString('utf8');
+  }
+
+  function getKubeconfig(cluster: ClusterCoordinates, access: 'user' | 'admin' = 'user'): Promise<string> {
+    const key = [cluster.subscriptionId, cluster.resourceGroup, cluster.name, access].join('/').toLowerCase();
+    const now = Date.now();
+    const hit = kept.get(key);
+    if (hit && hit.until > now) return hit.yaml;
+    const yaml = fetchKubeconfig(cluster, access);
+    const entry = { until: now + ttlMs, yaml };
+    kept.set(key, entry);
+    yaml.catch(() => {
+      if (kept.get(key) === entry) kept.delete(key);
+    });
+    return yaml;
   }
 
   return { getKubeconfig };

@@ -8,16 +8,14 @@
  * Without a node that can run it (the lab: an API server and no nodes), it fails after `timeoutSeconds` saying
  * so: the pod stayed Pending, and which node selector no node matches.
  */
-import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType, fatal, transient } from '../../contract/errors.js';
-import type { ClusterRef } from '../../contract/activities.js';
+import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import { ErrorType, fatal } from '../../contract/errors.js';
 import type { ValidationActivities, ValidationPodInput, ValidationPodResult } from '../../contract/validation.js';
 import { bindingKey, bindingMeta, K8S_BINDING_LABEL, K8S_MANAGED_BY_LABEL, PRODUCT } from '../../domain/ownership.js';
 import { describeChecks, judgeValidationLog, validationScript } from '../../domain/validation-output.js';
 import { UnsupportedWindowsSku, windowsImagesFor } from '../../domain/windows-image.js';
 import { activityContext, beat } from '../keep-alive.js';
-import type { KubernetesActivityDeps } from './client.js';
+import { connect, type KubernetesActivityDeps } from './client.js';
 import { readOrUndefined, toFailure } from './errors.js';
 
 const COMPONENT_LABEL = 'app.kubernetes.io/component';
@@ -89,37 +87,6 @@ const selectorText = (s: Record<string, string>) =>
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
 
-async function connectCore(
-  deps: KubernetesActivityDeps,
-  cluster: ClusterRef,
-): Promise<{ core: CoreV1Api; server: string }> {
-  let yaml: string;
-  try {
-    yaml = await deps.kubeconfigFor(cluster);
-  } catch (e) {
-    if (e instanceof ApplicationFailure) throw e;
-    throw transient(
-      `getting the kubeconfig of cluster ${cluster.name}: ${(e as Error).message}`,
-      undefined,
-      e as Error,
-    );
-  }
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromString(yaml);
-    if (deps.context) kc.setCurrentContext(deps.context);
-  } catch (e) {
-    throw fatal(
-      ErrorType.NotConfigured,
-      `the kubeconfig of cluster ${cluster.name} is invalid: ${(e as Error).message}`,
-    );
-  }
-  const current = kc.getCurrentCluster();
-  if (!current)
-    throw fatal(ErrorType.NotConfigured, `the kubeconfig of cluster ${cluster.name} has no current cluster (context)`);
-  return { core: kc.makeApiClient(CoreV1Api), server: current.server };
-}
-
 /** Waits `ms`, or throws when the activity is cancelled. */
 async function pause(ms: number): Promise<void> {
   const ctx = activityContext();
@@ -147,7 +114,7 @@ export function createValidationPodActivities(deps: KubernetesActivityDeps): Val
     const name = manifest.metadata!.name!;
     const namespace = input.namespace;
     const what = `validation pod ${namespace}/${name}`;
-    const { core, server } = await connectCore(deps, input.cluster);
+    const { core, server } = await connect(deps, input.cluster);
     const call = async <T>(doing: string, f: () => Promise<T>): Promise<T> => {
       try {
         return await f();

@@ -29,13 +29,44 @@ export interface ActivityKind {
   attempts: number;
 }
 
+/** Time a run lost to one kind of trouble: how often, and the time from the trouble's start to the retry's. */
+export interface Loss {
+  n: number;
+  ms: number;
+}
+
+/**
+ * What workers that die cost the runs, from their histories. An activity's earlier attempts are not events: the
+ * last attempt's started event says which attempt it is and why the one before ended (lastFailure), so a retried
+ * activity counts once, by that cause, with the time from its scheduling to its last attempt's start (the earlier
+ * attempts, their timeouts and the backoffs). Workflow tasks that timed out are events of their own: started on a
+ * worker that died (start-to-close, the workflow task timeout) or queued for one (schedule-to-start, the sticky
+ * queue's timeout).
+ */
+export interface Losses {
+  activityHeartbeatTimeout: Loss;
+  activityStartToCloseTimeout: Loss;
+  activityOtherRetry: Loss;
+  workflowTaskStartToClose: Loss;
+  workflowTaskScheduleToStart: Loss;
+  workflowTaskFailed: Loss;
+}
+
 export interface HistoryFigures {
   activityWaitMs: number[];
   workflowTaskWaitMs: number[];
   byActivity: Map<string, ActivityKind>;
   /** Started → closed of every activity's last attempt: how many ran at once shows whether worker slots ran out. */
   activityRunning: Array<[number, number]>;
+  losses: Losses;
+  /** Per run: first event → close, and what it lost in all (the sum of its losses, overlaps not removed). */
+  runs: Array<{ id: string; wallMs: number; lostMs: number }>;
 }
+
+const noLoss = (): Loss => ({ n: 0, ms: 0 });
+const TIMEOUT_HEARTBEAT = 4; // temporal.api.enums.v1.TimeoutType
+const TIMEOUT_START_TO_CLOSE = 1;
+const TIMEOUT_SCHEDULE_TO_START = 2;
 
 /** The most intervals that overlap at one moment. */
 export function mostAtOnce(intervals: Array<[number, number]>): number {
@@ -57,6 +88,20 @@ export async function historyFigures(client: Client, ids: string[], concurrency 
     workflowTaskWaitMs: [],
     byActivity: new Map(),
     activityRunning: [],
+    losses: {
+      activityHeartbeatTimeout: noLoss(),
+      activityStartToCloseTimeout: noLoss(),
+      activityOtherRetry: noLoss(),
+      workflowTaskStartToClose: noLoss(),
+      workflowTaskScheduleToStart: noLoss(),
+      workflowTaskFailed: noLoss(),
+    },
+    runs: [],
+  };
+  const add = (loss: Loss, lostMs: number, run: { lostMs: number }) => {
+    loss.n += 1;
+    loss.ms += lostMs;
+    run.lostMs += lostMs;
   };
   const queue = [...ids];
   const one = async () => {
@@ -64,7 +109,47 @@ export async function historyFigures(client: Client, ids: string[], concurrency 
       const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
       const byId = new Map(events.map((e) => [Number(e.eventId), e]));
       const scheduledAt = (scheduledEventId: unknown) => byId.get(Number(scheduledEventId));
+      const run = {
+        id,
+        wallMs: events.length ? ms(events[events.length - 1]?.eventTime) - ms(events[0]?.eventTime) : 0,
+        lostMs: 0,
+      };
+      out.runs.push(run);
       for (const e of events) {
+        const wftTimedOut = e.workflowTaskTimedOutEventAttributes;
+        if (wftTimedOut) {
+          const from = scheduledAt(wftTimedOut.scheduledEventId);
+          const type = Number(wftTimedOut.timeoutType);
+          add(
+            type === TIMEOUT_SCHEDULE_TO_START
+              ? out.losses.workflowTaskScheduleToStart
+              : out.losses.workflowTaskStartToClose,
+            ms(e.eventTime) -
+              ms(
+                (type === TIMEOUT_SCHEDULE_TO_START ? from : (byId.get(Number(wftTimedOut.startedEventId)) ?? from))
+                  ?.eventTime,
+              ),
+            run,
+          );
+        }
+        const wftFailed = e.workflowTaskFailedEventAttributes;
+        if (wftFailed)
+          add(
+            out.losses.workflowTaskFailed,
+            ms(e.eventTime) - ms(scheduledAt(wftFailed.scheduledEventId)?.eventTime),
+            run,
+          );
+        const retried = e.activityTaskStartedEventAttributes;
+        if (retried && (retried.attempt ?? 1) > 1) {
+          const timeout = retried.lastFailure?.timeoutFailureInfo?.timeoutType;
+          const loss =
+            Number(timeout) === TIMEOUT_HEARTBEAT
+              ? out.losses.activityHeartbeatTimeout
+              : Number(timeout) === TIMEOUT_START_TO_CLOSE
+                ? out.losses.activityStartToCloseTimeout
+                : out.losses.activityOtherRetry;
+          add(loss, ms(e.eventTime) - ms(scheduledAt(retried.scheduledEventId)?.eventTime), run);
+        }
         const wft = e.workflowTaskStartedEventAttributes;
         if (wft) out.workflowTaskWaitMs.push(ms(e.eventTime) - ms(scheduledAt(wft.scheduledEventId)?.eventTime));
         const started = e.activityTaskStartedEventAttributes;

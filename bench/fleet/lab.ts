@@ -24,6 +24,13 @@ import { ProductProcess, workerReady } from './product.js';
 
 export const TASK_QUEUE = 'aks-gmsa-fleet';
 
+/**
+ * The worker's V8 heap limit, as the image sets it (Dockerfile NODE_OPTIONS): a worker with 200 runs in flight
+ * holds about 50 MB of live objects per heap, but V8 lets an unlimited heap fill with garbage first (issue 11).
+ * `--worker-env NODE_OPTIONS=` runs without it.
+ */
+export const WORKER_NODE_OPTIONS = '--max-old-space-size=160';
+
 export interface WorkerSlot {
   index: number;
   process: ProductProcess;
@@ -180,7 +187,11 @@ export async function startFleetLab(
       name: `worker ${index + 1}`,
       entry: 'worker/main',
       source: o.source,
-      env,
+      env: {
+        ...env,
+        NODE_OPTIONS: [process.env.NODE_OPTIONS, WORKER_NODE_OPTIONS].filter(Boolean).join(' '),
+        ...o.workerEnv,
+      },
       logFile: path.join(logs, `worker-${index + 1}.${start}.log`),
       ready: workerReady,
     });

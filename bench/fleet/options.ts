@@ -22,6 +22,8 @@ export interface FleetOptions {
   keepPeers: boolean;
   /** Leave the AD users, gMSAs and credential specs of the run in the shared DC and API server. */
   keepObjects: boolean;
+  /** Extra settings of the workers only (`--worker-env NAME=value`), e.g. GMSA_MAX_CACHED_WORKFLOWS=50. */
+  workerEnv: Record<string, string>;
 }
 
 export const USAGE = `usage: npm run bench:fleet -- [options]
@@ -37,7 +39,8 @@ export const USAGE = `usage: npm run bench:fleet -- [options]
   --no-build          run dist/ as it is, even when older than the sources
   --no-floor          measure the fleet with latency only (no zero-latency fleet, no single binding)
   --keep-peers        leave a Samba DC or kube-apiserver that this bench started running
-  --keep-objects      leave the run's AD accounts and credential specs in the shared DC and API server`;
+  --keep-objects      leave the run's AD accounts and credential specs in the shared DC and API server
+  --worker-env N=V    a setting for the workers only (repeatable), e.g. GMSA_MAX_CACHED_WORKFLOWS=50`;
 
 export function parseOptions(argv: string[]): FleetOptions {
   const { values } = parseArgs({
@@ -55,6 +58,7 @@ export function parseOptions(argv: string[]): FleetOptions {
       'no-floor': { type: 'boolean', default: false },
       'keep-peers': { type: 'boolean', default: false },
       'keep-objects': { type: 'boolean', default: false },
+      'worker-env': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -80,6 +84,13 @@ export function parseOptions(argv: string[]): FleetOptions {
     noFloor: values['no-floor'],
     keepPeers: values['keep-peers'],
     keepObjects: values['keep-objects'],
+    workerEnv: Object.fromEntries(
+      values['worker-env'].map((pair) => {
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(pair);
+        if (!m) throw new UsageError(`--worker-env ${pair}: must be NAME=value`);
+        return [m[1] as string, m[2] as string];
+      }),
+    ),
   };
   if (o.sharedIdentity && o.clusters > 1) throw new UsageError('--shared-identity and --clusters: choose one mode');
   if (o.killEveryMs > 0 && o.workers < 2)

@@ -1,6 +1,6 @@
 /** The bench's printout: one table row per fleet, then the ratios, where the time went, and why runs failed. */
 import os from 'node:os';
-import { distribution, mostAtOnce } from './history.js';
+import { distribution, mostAtOnce, type Loss } from './history.js';
 import type { FleetFigures } from './run.js';
 
 /** @temporalio/worker's maxConcurrentActivityTaskExecutions when the worker sets none (worker/create-worker.ts). */
@@ -79,6 +79,42 @@ export function printWhereTimeGoes(f: FleetFigures): void {
     `  ARM: ${f.arm.requests} calls, ${f.arm.conflicts} answered 409, ${f.arm.throttled} answered 429; API RSS max ${mb(f.apiRss)} MB` +
       (f.workerExits.length ? `; workers that exited by themselves: ${f.workerExits.join(', ')}` : ''),
   );
+}
+
+const lossLine = (what: string, l: Loss) =>
+  `  ${what.padEnd(58)}${String(l.n).padStart(6)}${s(l.ms).padStart(9)}${l.n ? s(l.ms / l.n).padStart(8) : '       —'}`;
+
+/**
+ * What the fleet's runs lost to timeouts and retries (history.ts Losses), and for a fleet with kills, what each
+ * worker restart took: where a kill run's extra time goes.
+ */
+export function printLosses(f: FleetFigures): void {
+  const l = f.history.losses;
+  console.log(`\nwhat the runs of "${f.fleet.label}" lost (from their histories)`);
+  console.log(`  ${'cause'.padEnd(58)}${'n'.padStart(6)}${'total s'.padStart(9)}${'mean s'.padStart(8)}`);
+  console.log(lossLine('activity retried after a heartbeat timeout', l.activityHeartbeatTimeout));
+  console.log(lossLine('activity retried after its start-to-close timeout', l.activityStartToCloseTimeout));
+  console.log(lossLine('activity retried after a failure', l.activityOtherRetry));
+  console.log(lossLine('workflow task timed out, started (workflow task timeout)', l.workflowTaskStartToClose));
+  console.log(lossLine('workflow task timed out, queued (sticky schedule-to-start)', l.workflowTaskScheduleToStart));
+  console.log(lossLine('workflow task failed', l.workflowTaskFailed));
+  const runs = [...f.history.runs].sort((a, b) => b.wallMs - a.wallMs);
+  const wall = distribution(runs.map((r) => r.wallMs));
+  const lost = distribution(runs.map((r) => r.lostMs));
+  console.log(
+    `  per run: wall p50 ${s(wall.p50)} / max ${s(wall.max)} s; lost p50 ${s(lost.p50)} / max ${s(lost.max)} s` +
+      (runs[0] ? ` (the slowest run lost ${s(runs[0].lostMs)} s of its ${s(runs[0].wallMs)} s)` : ''),
+  );
+  const k = f.kills;
+  if (k?.restartMs.length) {
+    const r = distribution(k.restartMs);
+    const cpu = distribution(k.startCpuSeconds.map((c) => c * 1000));
+    const total = k.startCpuSeconds.reduce((a, b) => a + b, 0);
+    console.log(
+      `  worker restarts: ${k.restartMs.length}, SIGKILL → ready p50 ${s(r.p50)} / max ${s(r.max)} s; ` +
+        `CPU to ready p50 ${s(cpu.p50)} / max ${s(cpu.max)} s, ${total.toFixed(1)} s in all`,
+    );
+  }
 }
 
 export function printFailures(f: FleetFigures): void {

@@ -6,9 +6,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import type { Knobs } from '../../lab/azure/knobs.js';
+import { azureLikeKnobs } from '../../lab/azure/latency-model.js';
 import { PROVISION_WORKFLOW } from '../../workflows/definitions.js';
 import { historyFigures, type HistoryFigures } from './history.js';
-import { killEvery } from './kills.js';
+import { killEvery, type KillFigures } from './kills.js';
 import type { FleetLab } from './lab.js';
 import { namePrefix, type Fleet } from './requests.js';
 import { Sampler, type ArmTally, type CpuUse } from './sampler.js';
@@ -39,13 +40,29 @@ export interface FleetFigures {
   loadMax: number;
   /** Why runs failed (POST refusals included), names of the bench's objects elided, with counts. */
   failures: Array<[string, number]>;
-  kills?: { kills: number; restartFailures: string[] };
+  kills?: KillFigures;
   workerExits: string[];
 }
 
 /** `{azureLike: s}` expands to every operation's latency, so 0 also clears the per-operation entries. */
-export const setLatency = (lab: FleetLab, scale: number) =>
-  lab.admin.knobs({ azureLike: scale } as Partial<Knobs> & { azureLike: number });
+export const setLatency = (lab: FleetLab, scale: number, fixedLro = false) =>
+  lab.admin.knobs({
+    azureLike: scale,
+    ...(fixedLro && scale > 0 && { lroMs: medianLros(scale) }),
+  } as Partial<Knobs> & { azureLike: number });
+
+/**
+ * Every long-running operation of the latency model at its median instead of a draw. The fleet's wall is its
+ * slowest binding's, and the draws have long tails (a gMSA enable's p95 is 3.3× its median, one vault create in
+ * 200 takes ~90× the median): two fleets compared for what kills cost both take the medians, so the difference in
+ * wall is the workers', not the draws'.
+ */
+export function medianLros(scale: number): Record<string, number> {
+  const model = azureLikeKnobs(scale).lroMs ?? {};
+  return Object.fromEntries(
+    Object.entries(model).map(([op, d]) => [op, typeof d === 'number' ? d : Math.round(d.median)]),
+  );
+}
 
 async function post(lab: FleetLab, body: unknown): Promise<{ id?: string; error?: string }> {
   const res = await fetch(`${lab.apiUrl}/v1/provisionings`, {
@@ -101,10 +118,18 @@ async function failureOf(client: Client, id: string): Promise<string> {
 export async function runFleet(
   lab: FleetLab,
   fleet: Fleet,
-  o: { latency: number; killEveryMs: number; deadline: number; tag: string; say: (line: string) => void },
+  o: {
+    latency: number;
+    killEveryMs: number;
+    deadline: number;
+    tag: string;
+    say: (line: string) => void;
+    /** Long-running operations take the model's median, not a draw (medianLros). */
+    fixedLro?: boolean;
+  },
 ): Promise<FleetFigures> {
   for (const name of fleet.clusters) await lab.admin.seedCluster({ name, resourceGroup: RESOURCE_GROUP });
-  await setLatency(lab, o.latency);
+  await setLatency(lab, o.latency, o.fixedLro);
   const workerExits: string[] = [];
   const sampler = new Sampler(
     lab,
