@@ -21,6 +21,8 @@ import { APPROVAL_KEY_FILE_VARIABLE, APPROVAL_KEY_VARIABLE, generateApprovalKey 
 
 const API_PORT = Number(process.env.GMSA_API_PORT ?? 3000);
 const API_URL = `http://127.0.0.1:${API_PORT}`;
+/** Where the lab's worker serves the SDK's Prometheus metrics (GMSA_WORKER_METRICS_ADDRESS). */
+const WORKER_METRICS_ADDRESS = process.env.GMSA_WORKER_METRICS_ADDRESS ?? '127.0.0.1:9464';
 
 /** Lab tokens: made once, kept in .lab so scripts and people can reuse them across restarts. */
 function labTokens(): string {
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
   if (!process.env[APPROVAL_KEY_VARIABLE] && !process.env[APPROVAL_KEY_FILE_VARIABLE])
     settings[APPROVAL_KEY_FILE_VARIABLE] = labApprovalKeyFile();
   settings.GMSA_API_URL = API_URL;
+  settings.GMSA_WORKER_METRICS_URL = `http://${WORKER_METRICS_ADDRESS}/metrics`;
   writeFileSync(
     LAB_ENV_FILE,
     Object.entries(settings)
@@ -125,7 +128,12 @@ async function main(): Promise<void> {
     { mode: 0o600 },
   );
 
-  const env = { ...process.env, ...settings, GMSA_API_PORT: String(API_PORT) };
+  const env = {
+    ...process.env,
+    ...settings,
+    GMSA_API_PORT: String(API_PORT),
+    GMSA_WORKER_METRICS_ADDRESS: WORKER_METRICS_ADDRESS,
+  };
   children.push(run('worker', 'worker/main.ts', env));
   children.push(run('api', 'api/main.ts', env));
   await waitUntil('API', async () => (await fetch(`${API_URL}/readyz`)).ok, { timeoutMs: 60_000 });
@@ -136,6 +144,7 @@ async function main(): Promise<void> {
 aks-gmsa is running.
   API          ${API_URL}   (OpenAPI: ${API_URL}/docs)
   Temporal UI  ${ui}
+  metrics      ${settings.GMSA_WORKER_METRICS_URL}   (the worker's)
   settings     ${path.relative(PROJECT_ROOT, LAB_ENV_FILE)}   (source it in a shell)
   tokens       operator ${tokens.operator}
                approver ${tokens.approver}

@@ -27,7 +27,14 @@ async function main(): Promise<void> {
   // The runtime turns SIGINT/SIGTERM into worker.shutdown(): polling stops, in-flight tasks get shutdownGraceTime.
   // The SDK's own log (bundler output, state changes) only at debug; our pino log says what matters.
   const sdkLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN';
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'], logger: new DefaultLogger(sdkLevel) });
+  // GMSA_WORKER_METRICS_ADDRESS (host:port): the SDK's Prometheus exporter serves /metrics there: its own metrics
+  // and what workflows count through metricMeter (the repair's drift counters).
+  const metricsAddress = process.env.GMSA_WORKER_METRICS_ADDRESS?.trim();
+  Runtime.install({
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    logger: new DefaultLogger(sdkLevel),
+    ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
+  });
   const worker = await createWorker({
     settings: config.temporal,
     activities,
