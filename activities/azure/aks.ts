@@ -5,8 +5,8 @@
  */
 import type { ManagedCluster } from '@azure/arm-containerservice';
 import { ApplicationFailure } from '@temporalio/common';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { AzureClients } from './clients.js';
+import { clusterLabel, clusterReader, FAILED, type ClusterCoordinates } from './cluster-state.js';
 import {
   azureCall,
   azureFailure,
@@ -17,13 +17,11 @@ import {
   type AzureFailureDetails,
 } from './errors.js';
 import { pollWithHeartbeat, type LroHeartbeat } from './poll.js';
-import { activityContext, beat } from '../keep-alive.js';
+import { activityContext } from '../keep-alive.js';
 import { ErrorType, fatal, transient } from '../../contract/errors.js';
 import type { ClusterRef, ConfirmAksGmsaInput, ConfirmAksGmsaResult } from '../../contract/activities.js';
 
-type ClusterCoordinates = Pick<ClusterRef, 'subscriptionId' | 'resourceGroup' | 'name'>;
-
-const label = (c: ClusterCoordinates) => `cluster ${c.resourceGroup}/${c.name}`;
+const label = clusterLabel;
 
 /** The az command that does what this step was not allowed to do. */
 function enableCommand(c: ClusterCoordinates, fqdn: string, dnsServer?: string): string {
@@ -39,20 +37,8 @@ const repairCommand = (c: ClusterCoordinates) =>
 const enableWhat = (c: ClusterCoordinates) => `enable Windows gMSA on ${label(c)}`;
 const changeWhat = (c: ClusterCoordinates) => `change the Windows gMSA settings of ${label(c)}`;
 
-/** provisioningState values of a managed cluster with an operation under way (the REST spec's enum). */
-const RUNNING = /^(Creating|Updating|Upgrading|Deleting|Starting|Stopping|Scaling|Migrating|Canceling)$/i;
-/** Ends of an operation that leave the cluster short of its goal: an update with no change reconciles them. */
-const FAILED = /^(Failed|Canceled)$/i;
 /** AKS's code and text for a node drain an eviction could not pass (error-code-poddrainfailure, AKS troubleshooting). */
 const DRAIN_BLOCKED = /PodDrainFailure|\bDrain node\b|disruption budget|debugdrainfailures/i;
-
-/**
- * How often a wait for a busy cluster reads it, unless the connection sets pollIntervalMs: every binding on the
- * cluster waits the same way, and ARM refills a principal's read budget at 25 per second (request-limits-and-
- * throttling), so 200 waiters at 10 s stay well inside it. Jittered, so that they do not read in step.
- */
-const CLUSTER_POLL_MS = 10_000;
-const jitter = (ms: number) => Math.round(ms * (0.8 + 0.4 * Math.random()));
 
 /** The poller states an earlier attempt of this activity heartbeat, by operation (poll.ts `LroHeartbeat`). */
 function savedOperations(): Record<string, string> {
@@ -74,12 +60,7 @@ function resultOf(cluster: ManagedCluster, enabledByThisRun: boolean): ConfirmAk
 }
 
 export function createAksActivities(clients: AzureClients) {
-  const getCluster = (c: ClusterCoordinates) =>
-    azureCall(
-      `get ${label(c)}`,
-      () => clients.aks(c.subscriptionId).managedClusters.get(c.resourceGroup, c.name),
-      'check the subscription, resource group and cluster name, and that the worker identity may read the cluster',
-    );
+  const { getCluster, settled: settledWith } = clusterReader(clients);
 
   async function checkWindowsPools(cluster: ClusterRef): Promise<void> {
     const pools = new Map<string, string | undefined>();
@@ -105,24 +86,9 @@ export function createAksActivities(clients: AzureClients) {
    * profile is in force. Polls GET, heartbeating what it waits for; a cancellation ends the wait (nothing of ours
    * is in flight).
    */
-  async function settled(cluster: ClusterCoordinates, first: ManagedCluster): Promise<ManagedCluster> {
-    const ctx = activityContext();
-    const operations = savedOperations();
-    let current = first;
-    for (let polls = 1; RUNNING.test(current.provisioningState ?? ''); polls++) {
-      const state = String(current.provisioningState);
-      beat({
-        waitingFor: `${label(cluster)} to end its running operation (provisioningState ${state})`,
-        status: state,
-        polls,
-        operations,
-      } satisfies LroHeartbeat);
-      const ms = jitter(clients.pollIntervalMs ?? CLUSTER_POLL_MS);
-      await (ctx ? ctx.sleep(ms) : delay(ms));
-      current = await getCluster(cluster);
-    }
-    return current;
-  }
+  /** The cluster once settled, keeping in its heartbeat the poller states an earlier attempt saved. */
+  const settled = (cluster: ClusterCoordinates, first: ManagedCluster) =>
+    settledWith(cluster, first, savedOperations());
 
   /**
    * The PUT of `desired`, polled to its end and heartbeating its poller state, from which a later attempt resumes

@@ -9,51 +9,20 @@
  * rather than sent again (resumableOperation).
  */
 import type { ManagedCluster } from '@azure/arm-containerservice';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { ClusterRef } from '../../contract/activities.js';
 import { transient } from '../../contract/errors.js';
 import type { LifecycleActivities } from '../../contract/lifecycle.js';
-import { activityContext, beat } from '../keep-alive.js';
 import type { AzureClients } from './clients.js';
-import { azureCall, azureFailure, codeOf, retryAfterMs, statusOf } from './errors.js';
-import { resumableOperation, type LroHeartbeat } from './poll.js';
+import { clusterLabel, clusterReader, FAILED, type ClusterCoordinates } from './cluster-state.js';
+import { azureFailure, codeOf, retryAfterMs, statusOf } from './errors.js';
+import { resumableOperation } from './poll.js';
 
-type ClusterCoordinates = Pick<ClusterRef, 'subscriptionId' | 'resourceGroup' | 'name'>;
-const label = (c: ClusterCoordinates) => `cluster ${c.resourceGroup}/${c.name}`;
-
-/** provisioningState values of a managed cluster with an operation under way (the REST spec's enum). */
-const RUNNING = /^(Creating|Updating|Upgrading|Deleting|Starting|Stopping|Scaling|Migrating|Canceling)$/i;
-/** Ends that leave the cluster short of its goal: its profile may say off while the nodes still have gMSA. */
-const FAILED = /^(Failed|Canceled)$/i;
-/** As confirmAksGmsa reads a busy cluster: every 10 s (ARM's read budget), jittered, unless the connection says. */
-const CLUSTER_POLL_MS = 10_000;
-const jitter = (ms: number) => Math.round(ms * (0.8 + 0.4 * Math.random()));
+const label = clusterLabel;
 
 export function createClusterGmsaActivities(clients: AzureClients): Pick<LifecycleActivities, 'disableClusterGmsa'> {
-  const getCluster = (c: ClusterCoordinates) =>
-    azureCall(
-      `get ${label(c)}`,
-      () => clients.aks(c.subscriptionId).managedClusters.get(c.resourceGroup, c.name),
-      'check the subscription, resource group and cluster name, and that the worker identity may read the cluster',
-    );
-
-  /** The cluster once no operation runs on it (a PUT meanwhile is refused with 409 OperationNotAllowed). */
-  async function settled(cluster: ClusterCoordinates): Promise<ManagedCluster> {
-    const ctx = activityContext();
-    let current = await getCluster(cluster);
-    for (let polls = 1; RUNNING.test(current.provisioningState ?? ''); polls++) {
-      const state = String(current.provisioningState);
-      beat({
-        waitingFor: `${label(cluster)} to end its running operation (provisioningState ${state})`,
-        status: state,
-        polls,
-      } satisfies LroHeartbeat);
-      const ms = jitter(clients.pollIntervalMs ?? CLUSTER_POLL_MS);
-      await (ctx ? ctx.sleep(ms) : delay(ms));
-      current = await getCluster(cluster);
-    }
-    return current;
-  }
+  const reader = clusterReader(clients);
+  const { getCluster } = reader;
+  const settled = async (cluster: ClusterCoordinates) => reader.settled(cluster, await getCluster(cluster));
 
   async function disableClusterGmsa({ cluster }: { cluster: ClusterRef }): Promise<{ disabled: boolean }> {
     const what = `disable Windows gMSA on ${label(cluster)}`;
