@@ -11,6 +11,8 @@ export const SEARCH_ATTRIBUTES = {
   domainUser: defineSearchAttributeKey('GmsaDomainUser', SearchAttributeType.KEYWORD),
   /** The provisioning id a day-2 operation acts for (the operations list's filter). */
   binding: defineSearchAttributeKey('GmsaBinding', SearchAttributeType.KEYWORD),
+  /** The run's phase as its progress names it (e.g. `waiting for approval`), kept current by the workflow: a list column. */
+  phase: defineSearchAttributeKey('GmsaPhase', SearchAttributeType.KEYWORD),
 };
 
 /**
