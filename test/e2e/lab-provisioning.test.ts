@@ -19,6 +19,7 @@ import { provisioningId } from '../../domain/workflow-id.js';
 import { ENCODING } from '../../temporal/codec.js';
 import { connect, readEntry } from '../support/ad-lab.js';
 import { pollUntil } from '../support/poll.js';
+import { collectPayloads, isPatchMarker, type RawPayload } from '../support/temporal.js';
 import { labRequest, removeBinding, runTag, startE2eLab, TOKENS, type E2eLab, type Role } from '../support/e2e-lab.js';
 
 const as = (role: Role) => ({ authorization: `Bearer ${TOKENS[role]}` });
@@ -230,9 +231,8 @@ describe('a lab provisioning end to end', () => {
       assert.ok(payloads.length > 20, 'the history holds payloads');
       for (const p of payloads) {
         const encoding = Buffer.from(p.metadata?.encoding ?? []).toString();
-        // patched() markers: the SDK's core writes the patch id itself, past the data converter; it is the one
-        // plain payload, and it must hold a patch id and nothing else.
-        if (/\/markerRecordedEventAttributes\/details\/patch-data\//.test(p.path ?? '')) {
+        // patched() markers are the one plain payload (isPatchMarker), and must hold a patch id and nothing else.
+        if (isPatchMarker(p)) {
           const data = JSON.parse(Buffer.from(p.data ?? []).toString()) as { id?: unknown; deprecated?: unknown };
           assert.deepEqual(Object.keys(data).sort(), ['deprecated', 'id'], `${p.path} holds only a patch id`);
           continue;
@@ -273,20 +273,6 @@ describe('a lab provisioning end to end', () => {
     }
   });
 });
-
-type RawPayload = { metadata?: Record<string, Uint8Array> | null; data?: Uint8Array | null; path?: string };
-
-/** Every payload anywhere in a history (inputs, results, signals, failures' details). */
-function collectPayloads(node: unknown, out: RawPayload[] = [], path = ''): RawPayload[] {
-  if (!node || typeof node !== 'object') return out;
-  if (node instanceof Uint8Array) return out;
-  const n = node as Record<string, unknown>;
-  if (n.metadata && typeof n.metadata === 'object' && n.data instanceof Uint8Array)
-    out.push({ ...(n as RawPayload), path });
-  // Search attributes stay readable by design (the server indexes them): cluster and spec names only.
-  else for (const [k, v] of Object.entries(n)) if (k !== 'searchAttributes') collectPayloads(v, out, `${path}/${k}`);
-  return out;
-}
 
 function toJson(p: RawPayload) {
   return {

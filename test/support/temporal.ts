@@ -89,6 +89,34 @@ export async function withWorker<T>(
 /** One event of a workflow's history, as the server stores it. */
 export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
+export type RawPayload = { metadata?: Record<string, Uint8Array> | null; data?: Uint8Array | null; path?: string };
+
+/** Every payload anywhere in a history (inputs, results, signals, failures' details), with its path. */
+export function collectPayloads(node: unknown, out: RawPayload[] = [], path = ''): RawPayload[] {
+  if (!node || typeof node !== 'object') return out;
+  if (node instanceof Uint8Array) return out;
+  const n = node as Record<string, unknown>;
+  if (n.metadata && typeof n.metadata === 'object' && n.data instanceof Uint8Array)
+    out.push({ ...(n as RawPayload), path });
+  // Search attributes stay readable by design (the server indexes them): cluster and spec names only.
+  else for (const [k, v] of Object.entries(n)) if (k !== 'searchAttributes') collectPayloads(v, out, `${path}/${k}`);
+  return out;
+}
+
+/** patched() markers: the SDK's core writes the patch id itself, past the data converter, as plain JSON. */
+export const isPatchMarker = (p: RawPayload) =>
+  /\/markerRecordedEventAttributes\/details\/patch-data\//.test(p.path ?? '');
+
+/**
+ * Where a history holds a payload the codec did not encrypt (path and encoding, never the data), patch markers
+ * aside: a worker refuses such a payload on replay, so one stalls the run.
+ */
+export function unencryptedPayloads(events: HistoryEvent[], encrypted: string): string[] {
+  return collectPayloads(events)
+    .filter((p) => !isPatchMarker(p) && Buffer.from(p.metadata?.encoding ?? []).toString() !== encrypted)
+    .map((p) => `${p.path}: ${Buffer.from(p.metadata?.encoding ?? []).toString() || 'no encoding'}`);
+}
+
 export async function historyOf(handle: Pick<WorkflowHandle, 'fetchHistory'>): Promise<HistoryEvent[]> {
   return (await handle.fetchHistory()).events ?? [];
 }
