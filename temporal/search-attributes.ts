@@ -3,6 +3,7 @@
  * here; the lab's dev server registers them from this list (docker-compose.yml spells the same flags).
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { PHASE_ATTRIBUTE } from '../contract/phase-attribute.js';
 
 export const SEARCH_ATTRIBUTES = {
   cluster: defineSearchAttributeKey('GmsaCluster', SearchAttributeType.KEYWORD),
@@ -12,7 +13,7 @@ export const SEARCH_ATTRIBUTES = {
   /** The provisioning id a day-2 operation acts for (the operations list's filter). */
   binding: defineSearchAttributeKey('GmsaBinding', SearchAttributeType.KEYWORD),
   /** The run's phase as its progress names it (e.g. `waiting for approval`), kept current by the workflow: a list column. */
-  phase: defineSearchAttributeKey('GmsaPhase', SearchAttributeType.KEYWORD),
+  phase: PHASE_ATTRIBUTE,
 };
 
 /**

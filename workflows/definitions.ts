@@ -131,6 +131,12 @@ export const approveAdStepUpdate = defineUpdate<Approval, [SignedApproval]>('app
  */
 export const approveAdStepSignal = defineSignal<[ApproveAdStepArgs]>('approveAdStep');
 export const progressQuery = defineQuery<Progress>('progress');
+/**
+ * The memo key under which a run keeps its final progress (the `progress` query's last answer) when it ends,
+ * completed, failed or cancelled: a finished run is read from describe() without a replay. Encrypted like every
+ * payload (the codec); runs that ended before the patch `final-progress-memo` have none.
+ */
+export const PROGRESS_MEMO = 'progress';
 /** The same query on a day-2 operation (workflows/operation.ts): its own step names and outputs. */
 export const operationProgressQuery = defineQuery<Progress<string, unknown>>('progress');
 

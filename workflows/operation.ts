@@ -4,13 +4,14 @@
  * with the step runner and answers the same `progress` query as a provisioning, so the API reads an operation the
  * way it reads a provisioning. No rollback: an operation converges, and a rerun finishes what a failed one began.
  */
-import { setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { patched, setHandler } from '@temporalio/workflow';
 import type { Owner, VerifyChainInput } from '../contract/activities.js';
 import type { BindingRecord } from '../contract/operations.js';
 import type { ProvisionInput, ProvisionOutputs } from './definitions.js';
 import { operationProgressQuery } from './definitions.js';
 import { ProgressTracker } from './progress.js';
-import { refuse, runGraph, type Graph } from './runner.js';
+import { keepFinalProgress, PHASE_SEARCH_ATTRIBUTE } from './provision.js';
+import { refuse, reporter, runGraph, type Graph } from './runner.js';
 import { quick, type StepPolicy } from './step-policies.js';
 
 /** The binding is the owner of whatever an operation writes or removes; it adopts nothing. */
@@ -45,7 +46,8 @@ export function chainInput(b: BindingRecord): VerifyChainInput {
 
 /**
  * Runs an operation's graph with a progress query of its own step names; its outputs, from the step results, are
- * the workflow's result and `progress.outputs`.
+ * the workflow's result and `progress.outputs`. Like a provisioning, it keeps GmsaPhase current and ends by keeping
+ * its final progress in the memo (patches `phase-search-attribute`, `final-progress-memo`).
  */
 export async function runOperation<Req, R, N extends string, C, O>(o: {
   names: readonly N[];
@@ -55,15 +57,21 @@ export async function runOperation<Req, R, N extends string, C, O>(o: {
   outputs: (results: R) => O;
 }): Promise<O> {
   const progress = new ProgressTracker<N, O>(o.names);
+  const report = reporter(progress as unknown as ProgressTracker<string, unknown>, patched(PHASE_SEARCH_ATTRIBUTE));
   setHandler(operationProgressQuery, () => progress.snapshot());
-  const results = await runGraph(o.graph, o.input, {
-    progress: progress as unknown as ProgressTracker<N, unknown>,
-    context: o.context,
-    rollback: false,
-    ownership: true,
-  });
-  progress.outputs = o.outputs(results);
-  progress.finish('completed');
-  setCurrentDetails(progress.details());
-  return progress.outputs;
+  try {
+    const results = await runGraph(o.graph, o.input, {
+      progress: progress as unknown as ProgressTracker<N, unknown>,
+      context: o.context,
+      rollback: false,
+      ownership: true,
+      report,
+    });
+    progress.outputs = o.outputs(results);
+    progress.finish('completed');
+    report();
+    return progress.outputs;
+  } finally {
+    keepFinalProgress(progress);
+  }
 }

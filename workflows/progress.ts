@@ -13,6 +13,7 @@ import type {
   StepStatus,
 } from './definitions.js';
 import { STEP_NAMES } from './definitions.js';
+import { PHASES } from '../contract/phase-attribute.js';
 
 const now = () => new Date().toISOString();
 
@@ -111,6 +112,18 @@ export class ProgressTracker<N extends string = StepName, O = ProvisionOutputs> 
           : `${s.name} waiting${s.waitUntil ? ` until ${s.waitUntil}` : ''}`,
       )
       .join(', ');
+  }
+
+  /** The phase in a few stable words (contract/phase-attribute.ts): the GmsaPhase search attribute. */
+  phaseKey(): string {
+    if (this.finished === 'completed') return PHASES.completed;
+    if (this.rollback?.status === 'running') return PHASES.rollingBack;
+    if (this.finished) return PHASES[this.finished];
+    const steps = [...this.steps.values()];
+    const approval = steps.find((s) => s.name === 'awaitAdApproval' && s.status === 'waiting');
+    if (approval) return approval.waitUntil ? PHASES.waitingForKdsKey : PHASES.waitingForApproval;
+    // Between steps, or a step waiting for a coordinator, is still running: the value changes only when it means something.
+    return steps.some((s) => s.status !== 'pending') ? PHASES.running : PHASES.starting;
   }
 
   snapshot(): Progress<N, O> {

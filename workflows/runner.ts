@@ -22,11 +22,13 @@ import {
   proxyActivities,
   setCurrentDetails,
   TimeoutFailure,
+  upsertSearchAttributes,
   ActivityCancellationType,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { GmsaActivities, RemovalActivities } from '../contract/activities.js';
 import { ErrorType } from '../contract/errors.js';
+import { PHASE_ATTRIBUTE } from '../contract/phase-attribute.js';
 import { scrub } from '../domain/scrub.js';
 import type { StepError } from './definitions.js';
 import type { ProgressTracker } from './progress.js';
@@ -52,6 +54,23 @@ export function activityOptions(policy: StepPolicy, awaitCancellation = false): 
       maximumAttempts: policy.maxAttempts,
       nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
     },
+  };
+}
+
+/**
+ * Shows `progress` where the Temporal UI looks: the current details on every move and, with `phaseAttribute`
+ * (patch `phase-search-attribute`), the GmsaPhase search attribute whenever the phase's stable words change (one
+ * upsert per change, not per move).
+ */
+export function reporter(progress: ProgressTracker<string, unknown>, phaseAttribute = false): () => void {
+  let published: string | undefined;
+  return () => {
+    setCurrentDetails(progress.details());
+    if (!phaseAttribute) return;
+    const phase = progress.phaseKey();
+    if (phase === published) return;
+    published = phase;
+    upsertSearchAttributes([{ key: PHASE_ATTRIBUTE, value: phase }]);
   };
 }
 
@@ -170,6 +189,8 @@ export interface RunOptions<N extends string, C> {
    * on cancellation. Off only for the legacy graph, whose undo trusts what the attempts reported.
    */
   ownership?: boolean;
+  /** How a move is shown (the workflow's `reporter`, shared with its handlers); default: current details only. */
+  report?: () => void;
 }
 
 /**
@@ -183,7 +204,7 @@ export async function runGraph<Req, R, N extends string, C>(
   o: RunOptions<N, C>,
 ): Promise<R> {
   const { progress } = o;
-  const report = () => setCurrentDetails(progress.details());
+  const report = o.report ?? reporter(progress as ProgressTracker<string, unknown>);
   const done: Record<string, unknown> = {};
   const started = new Set<string>();
   const running = new Map<string, Promise<unknown>>();

@@ -7,7 +7,15 @@
  * undo names a removal that decides by the owner markers (DESIGN "A shared world"), so it runs for any step that
  * started, whether or not it reported.
  */
-import { ApplicationFailure, condition, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  metricMeter,
+  patched,
+  proxyActivities,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type {
   ActivityName,
   ConfirmAksGmsaResult,
@@ -501,6 +509,34 @@ async function attachIdentity(
 }
 
 /**
+ * `approval-wait-timers`: the approval wait is a timer with a summary saying what it waits for and how to approve
+ * (Timeline, Event History and the pending view show it), renewed each APPROVAL_TIMER_MS until the approval comes;
+ * before it, a bare condition that the UI did not show.
+ */
+export const APPROVAL_WAIT_TIMERS = 'approval-wait-timers';
+/** One approval timer's length: a day, so a wait of a week is seven timers, not one event per minute. */
+export const APPROVAL_TIMER_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Waits for approval as metrics through the SDK's meter (the worker's Prometheus exporter; a replay counts nothing
+ * twice): how many runs began waiting, and how long until approved, by cluster. Made on use: the meter exists
+ * only inside a workflow, and tests import this module outside one.
+ */
+const approvalWaits = () =>
+  metricMeter.createCounter('gmsa_approval_waits', 'waits', 'provisionings that began waiting for AD approval');
+const approvalWaitSeconds = () =>
+  metricMeter.createHistogram(
+    'gmsa_approval_wait_seconds',
+    'float',
+    's',
+    'how long a provisioning waited until an AD operator approved',
+  );
+
+/** What the approval timer's summary says: what it waits for, and how to end the wait. */
+export const approvalTimerSummary = (provisioningId: string): string =>
+  `waiting for an AD operator's approval: POST /v1/provisionings/${provisioningId}/approve`;
+
+/**
  * The KDS wait: until the root key is usable (10 hours at most) and, with requireAdApproval, until an approver has
  * approved. An approval never outruns the key: approving early only ends the approval half of the wait.
  */
@@ -517,7 +553,18 @@ async function awaitAdApproval(
       undefined,
       `waiting for an AD operator to approve (POST …/approve)${waited ? `; the KDS root key is usable at ${key.usableAt}` : ''}`,
     );
-    await condition(() => ctx.approval() !== undefined);
+    const cluster = { cluster: request.cluster.name.toLowerCase() };
+    const since = Date.now();
+    approvalWaits().add(1, cluster);
+    const approved = () => ctx.approval() !== undefined;
+    if (patched(APPROVAL_WAIT_TIMERS)) {
+      const summary = approvalTimerSummary(workflowInfo().workflowId);
+      let done = false;
+      while (!done) done = await condition(approved, APPROVAL_TIMER_MS, { summary });
+    } else {
+      await condition(approved);
+    }
+    approvalWaitSeconds().record((Date.now() - since) / 1000, cluster);
   }
   if (left() > 0) {
     const by = ctx.approval()?.by;
@@ -525,7 +572,9 @@ async function awaitAdApproval(
       new Date(Date.now() + left()).toISOString(),
       `${by ? `approved by ${by}; ` : ''}waiting for the KDS root key, usable at ${key.usableAt}`,
     );
-    await sleep(left(), { summary: `KDS root key becomes usable at ${key.usableAt}` });
+    await sleep(left(), {
+      summary: `${by ? `approved by ${by}; ` : ''}KDS root key becomes usable at ${key.usableAt}`,
+    });
   }
   return { approvedBy: ctx.approval()?.by, usableAt: key.usableAt, waited };
 }

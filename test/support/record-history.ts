@@ -1,7 +1,8 @@
 /**
  * Records the committed replay fixtures of today's provisioning (the step graph with ownership, scale-set
- * coordination and the operations' Schedules, patches `step-graph-server-retries`, `shared-world-ownership`,
- * `fleet-coordination` and `day-two-schedules`) on a real dev server with activity doubles: a happy path; retries (a
+ * coordination, the operations' Schedules and what the Temporal UI shows: patches `step-graph-server-retries`,
+ * `shared-world-ownership`, `fleet-coordination`, `day-two-schedules`, `phase-search-attribute`,
+ * `approval-wait-timers` and `final-progress-memo`) on a real dev server with activity doubles: a happy path; retries (a
  * step failing transiently twice, then succeeding); the approval (requireAdApproval and the signed update, after a
  * bare signal that must change nothing); a failure with rollback by ownership; a cancellation while an attempt runs
  * (awaited, then rolled back); and a run caught mid-retry (still running, a step on its 2nd attempt); and the
@@ -11,8 +12,9 @@
  *
  * Not recorded here, as today's code cannot produce them again: provision-retry-approval.json (the retry loop,
  * legacy/provision-v1.ts), provision-v2-*.json (the graph before ownership, legacy/provision-v2.ts),
- * provision-v3-*.json (before coordination: grantKeyVaultAccess attached the identity itself) and
- * provision-v4-*.json (before the Schedules: no scheduleOperations step).
+ * provision-v3-*.json (before coordination: grantKeyVaultAccess attached the identity itself),
+ * provision-v4-*.json (before the Schedules: no scheduleOperations step) and provision-v5-*.json (before the phase
+ * search attribute, the approval's timers and the final progress in the memo).
  *
  *   npx tsx test/support/record-history.ts            a throwaway dev server of its own
  *   TEMPORAL_ADDRESS=127.0.0.1:7233 npx tsx test/support/record-history.ts
@@ -41,16 +43,16 @@ export const HISTORIES = new URL('../fixtures/histories/', import.meta.url);
 
 /** The fixtures this script writes, by file name. */
 export const RECORDED = {
-  happy: 'provision-v5-happy.json',
-  retries: 'provision-v5-retries.json',
-  approval: 'provision-v5-approval.json',
-  rollback: 'provision-v5-rollback.json',
-  cancel: 'provision-v5-cancel.json',
-  midRetry: 'provision-v5-mid-retry.json',
+  happy: 'provision-v6-happy.json',
+  retries: 'provision-v6-retries.json',
+  approval: 'provision-v6-approval.json',
+  rollback: 'provision-v6-rollback.json',
+  cancel: 'provision-v6-cancel.json',
+  midRetry: 'provision-v6-mid-retry.json',
   coordinator: 'scale-set-identities-batch.json',
 } as const;
 /** What the server said of the retrying step when the mid-retry history was taken (not part of the history). */
-export const MID_RETRY_PENDING = 'provision-v5-mid-retry.pending.json';
+export const MID_RETRY_PENDING = 'provision-v6-mid-retry.pending.json';
 
 async function main(): Promise<void> {
   let stop: (() => Promise<void>) | undefined;
@@ -157,7 +159,9 @@ async function main(): Promise<void> {
       );
       await h.signal(approveAdStepSignal, { by: 'mallory' });
       await h.executeUpdate(approveAdStepUpdate, {
-        args: [{ by: 'recorder', at: new Date().toISOString(), proof: 'signed-by-the-api' }],
+        args: [
+          { by: 'recorder', comment: 'change CHG-1234', at: new Date().toISOString(), proof: 'signed-by-the-api' },
+        ],
       });
       await h.result();
     });

@@ -1,13 +1,16 @@
 /**
  * The durable KDS wait on the time-skipping test server: with no approval the workflow moves on when the root key
- * becomes usable (10 hours of workflow time, never more), it does not wait at all for a key usable already, and an
- * approval that comes before the key is usable does not outrun it.
+ * becomes usable (10 hours of workflow time, never more), it does not wait at all for a key usable already, an
+ * approval that comes before the key is usable does not outrun it, and the approval's own timers (what the Temporal
+ * UI shows while it waits) never end the wait.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import protos from '@temporalio/proto';
+import { PHASE_ATTRIBUTE } from '../../contract/phase-attribute.js';
 import { approveAdStepUpdate, progressQuery } from '../../workflows/definitions.js';
 import { activityDoubles } from '../../lab/activity-doubles.js';
 import { exampleRequest, uniqueSpec } from '../support/requests.js';
@@ -17,6 +20,13 @@ const HOUR = 3600_000;
 let env: TestWorkflowEnvironment;
 before(async () => {
   env = await timeSkippingEnv();
+  // The workflow keeps GmsaPhase current; the test server knows only the search attributes it is told of.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: {
+      [PHASE_ATTRIBUTE.name]: protos.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    },
+  });
 });
 after(async () => {
   await env?.teardown();
@@ -98,6 +108,14 @@ describe('KDS wait', () => {
     assert.equal(timers, 0, 'no timer in the history');
     assert.ok(elapsed < 60_000, `took ${elapsed} ms of workflow time`);
     assert.equal(progress.steps.find((s) => s.name === 'awaitAdApproval')!.summary, 'KDS root key already usable');
+  });
+
+  test('the approval wait is renewed daily and ends only by the approval: 2.5 days, three approval timers', async () => {
+    const r = await runWithKeyUsableIn(-HOUR, { approveAfterMs: 60 * HOUR, requireAdApproval: true });
+    assert.equal(r.progress.phase, 'completed');
+    assert.equal(r.timers, 3, 'two timers fired without ending the wait, the third was cut short by the approval');
+    assert.ok(r.userScheduledAt - r.start >= 60 * HOUR - 1_000, 'the AD user step waited for the approval');
+    assert.equal(r.progress.approval?.by, 'ad-operator');
   });
 
   for (const requireAdApproval of [false, true]) {

@@ -21,6 +21,7 @@ import {
   type StepName,
 } from '../../workflows/definitions.js';
 import type { ProvisionRequest } from '../../domain/request.js';
+import { APPROVAL_TIMER_MS } from '../../workflows/steps.js';
 import { activityDoubles, doubleResult, type CallRecord, type Overrides } from '../../lab/activity-doubles.js';
 import { Barrier, deferred, pollUntil, within } from '../support/poll.js';
 import { uniqueRequest } from '../support/requests.js';
@@ -290,7 +291,13 @@ describe('provisionGmsa', () => {
         [...independentOfApproval].sort(),
         'only the steps that need no approval were scheduled',
       );
-      assert.ok(!history.some((e) => e.timerStartedEventAttributes), 'no timer that could end the wait by itself');
+      // The one timer is the approval wait's, shown in the UI; it is renewed, never ends the wait (kds-wait.test.ts).
+      const timers = history.filter((e) => e.timerStartedEventAttributes);
+      assert.deepEqual(
+        timers.map((t) => Number(t.timerStartedEventAttributes!.startToFireTimeout?.seconds) * 1000),
+        [APPROVAL_TIMER_MS],
+        'only the approval wait’s daily timer',
+      );
       assert.ok(!calls.some((c) => c.name === 'ensureDomainUser'), 'the AD step waits for approval');
       await handle.executeUpdate(approveAdStepUpdate, {
         args: [{ by: 'ops', at: new Date().toISOString(), proof: 'p' }],

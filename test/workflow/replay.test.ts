@@ -5,7 +5,8 @@
  * step graph's from before `shared-world-ownership` (happy path, retries, approval, failure with rollback, a run
  * caught mid-retry; legacy/provision-v2.ts), the ownership graph's from before `fleet-coordination` (v3: the
  * identity attached by grantKeyVaultAccess), the coordinated graph's from before `day-two-schedules` (v4: no
- * scheduleOperations step), and today's graph's (v5), plus a cancellation awaited and rolled back, and a scale-set
+ * scheduleOperations step), the graph's from before the UI's story (v5: no GmsaPhase, no approval timer, no final
+ * progress in the memo), and today's (v6), plus a cancellation awaited and rolled back, and a scale-set
  * coordinator's history.
  * The negative control proves the replay really compares: each history, tampered, must fail.
  */
@@ -16,11 +17,15 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import {
+  APPROVAL_WAIT_TIMERS,
   DAY_TWO_SCHEDULES,
+  FINAL_PROGRESS_MEMO,
   FLEET_COORDINATION,
+  PHASE_SEARCH_ATTRIBUTE,
   SHARED_WORLD_OWNERSHIP,
   STEP_GRAPH_SERVER_RETRIES,
 } from '../../workflows/provision.js';
+import { approvalTimerSummary } from '../../workflows/steps.js';
 import { workflowBundle } from '../support/temporal.js';
 
 interface Event {
@@ -48,6 +53,18 @@ const scheduled = (h: History) =>
     const s = attrs<{ activityType: { name: string } }>(e, 'activityTaskScheduledEventAttributes');
     return s ? [s.activityType.name] : [];
   });
+/** The GmsaPhase values the run upserted, in order. */
+const phases = (h: History) =>
+  h.events.flatMap((e) => {
+    const u = attrs<{ searchAttributes: { indexedFields: Record<string, { data: string }> } }>(
+      e,
+      'upsertWorkflowSearchAttributesEventAttributes',
+    );
+    const v = u?.searchAttributes.indexedFields.GmsaPhase;
+    return v ? [JSON.parse(Buffer.from(v.data, 'base64').toString()) as string] : [];
+  });
+/** How many times the run wrote its memo. */
+const memoWrites = (h: History) => types(h).filter((t) => t === 'WORKFLOW_PROPERTIES_MODIFIED').length;
 const maxAttempt = (h: History) =>
   Math.max(
     0,
@@ -263,6 +280,66 @@ const FIXTURES: { file: string; holds: (h: History) => void }[] = [
     },
   },
   {
+    file: 'provision-v6-happy.json',
+    holds: (h) => {
+      assert.deepEqual(phases(h), ['running', 'completed']);
+      assert.equal(memoWrites(h), 1, 'the final progress, once');
+      assert.equal(types(h).filter((t) => t === 'ACTIVITY_TASK_COMPLETED').length, 14);
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_COMPLETED');
+    },
+  },
+  {
+    file: 'provision-v6-retries.json',
+    holds: (h) => {
+      assert.equal(maxAttempt(h), 3, 'a step failed twice, then succeeded on attempt 3');
+      assert.deepEqual(phases(h), ['running', 'completed']);
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_COMPLETED');
+    },
+  },
+  {
+    file: 'provision-v6-approval.json',
+    holds: (h) => {
+      assert.deepEqual(phases(h), ['running', 'waiting for approval', 'running', 'completed']);
+      const timer = h.events.find((e) => e.timerStartedEventAttributes);
+      const summary = (timer?.userMetadata as { summary?: { data: string } } | undefined)?.summary?.data;
+      assert.ok(summary, 'the approval timer carries a summary');
+      const id = /^record-provision-v6-approval-\d+$/;
+      const text = JSON.parse(Buffer.from(summary, 'base64').toString()) as string;
+      assert.ok(id.test(text.split('/')[3] ?? ''), `names the run in the approve route: ${text}`);
+      assert.equal(text, approvalTimerSummary(text.split('/')[3]!));
+      assert.ok(types(h).includes('WORKFLOW_EXECUTION_UPDATE_COMPLETED'), 'the signed approval');
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_COMPLETED');
+    },
+  },
+  {
+    file: 'provision-v6-rollback.json',
+    holds: (h) => {
+      assert.deepEqual(phases(h), ['running', 'failed', 'rolling back', 'failed']);
+      assert.equal(memoWrites(h), 1, 'the final progress, after the rollback');
+      assert.ok(
+        types(h).lastIndexOf('WORKFLOW_PROPERTIES_MODIFIED') > types(h).lastIndexOf('ACTIVITY_TASK_COMPLETED'),
+        'written after the last removal',
+      );
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_FAILED');
+    },
+  },
+  {
+    file: 'provision-v6-cancel.json',
+    holds: (h) => {
+      assert.deepEqual(phases(h), ['running', 'cancelled', 'rolling back', 'cancelled']);
+      assert.equal(memoWrites(h), 1);
+      assert.equal(types(h).at(-1), 'WORKFLOW_EXECUTION_CANCELED');
+    },
+  },
+  {
+    file: 'provision-v6-mid-retry.json',
+    holds: (h) => {
+      assert.equal(types(h).at(-1), 'WORKFLOW_TASK_COMPLETED', 'still running when taken');
+      assert.deepEqual(phases(h), ['running']);
+      assert.equal(memoWrites(h), 0, 'not ended: no final progress yet');
+    },
+  },
+  {
     file: 'scale-set-identities-batch.json',
     holds: (h) => {
       assert.deepEqual(patchIds(h), []);
@@ -292,6 +369,25 @@ describe('replay of the committed histories', () => {
           FLEET_COORDINATION,
           DAY_TWO_SCHEDULES,
         ]);
+      }
+      if (file.startsWith('provision-v6-')) {
+        const ids = patchIds(h);
+        assert.deepEqual(
+          ids.filter((id) => id !== APPROVAL_WAIT_TIMERS && id !== FINAL_PROGRESS_MEMO),
+          [
+            STEP_GRAPH_SERVER_RETRIES,
+            SHARED_WORLD_OWNERSHIP,
+            FLEET_COORDINATION,
+            DAY_TWO_SCHEDULES,
+            PHASE_SEARCH_ATTRIBUTE,
+          ],
+        );
+        assert.equal(
+          ids.includes(APPROVAL_WAIT_TIMERS),
+          file === 'provision-v6-approval.json',
+          'only a run that waits',
+        );
+        assert.equal(ids.includes(FINAL_PROGRESS_MEMO), file !== 'provision-v6-mid-retry.json', 'every run that ended');
       }
       await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, h);
     });
