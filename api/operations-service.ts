@@ -34,8 +34,10 @@ import {
   ServiceUnavailable,
   UpstreamFailed,
 } from './errors.js';
+import { newestFirst } from './newest-first.js';
+import { RunReader } from './run-reader.js';
 import { apiStatus, readRun, failureMessage, failureType, runLinks, VISIBILITY_STATUS } from './run-views.js';
-import type { ListStatus, OperationSummary, OperationView } from './schemas.js';
+import type { ListStatus, OperationList, OperationView } from './schemas.js';
 
 export type InspectionKind = keyof typeof INSPECTION_WORKFLOWS;
 
@@ -62,11 +64,19 @@ const deadlineExceeded = (err: unknown): boolean => {
 };
 
 export class OperationsService {
+  /** Reads of an operation's view (api/run-reader.ts): closed runs kept, concurrent reads shared. */
+  private readonly reads: RunReader<OperationView>;
+
   constructor(
     private readonly client: Client,
     private readonly settings: TemporalSettings,
     private readonly options: OperationsServiceOptions = {},
-  ) {}
+  ) {
+    this.reads = new RunReader(
+      (id) => this.describeOperation(id),
+      (id, d) => this.view(id, d),
+    );
+  }
 
   links(id: string, bindingId: string) {
     return { ...runLinks(this.settings, `/v1/operations/${id}`, id), binding: `/v1/provisionings/${bindingId}` };
@@ -99,16 +109,19 @@ export class OperationsService {
   }
 
   async get(id: string): Promise<OperationView> {
-    const parsed = parseOperationId(id);
-    if (!parsed) throw new NotFound(id, 'operation');
-    const description = await this.describeOperation(id, parsed.kind);
-    const { progress, error, common } = await readRun(this.client, id, description, () =>
+    if (!parseOperationId(id)) throw new NotFound(id, 'operation');
+    return this.reads.read(id);
+  }
+
+  private async view(id: string, description: WorkflowExecutionDescription) {
+    const parsed = parseOperationId(id)!;
+    const { progress, error, common, complete } = await readRun(this.client, id, description, () =>
       this.client.connection.withDeadline(Date.now() + 5000, () =>
         this.client.workflow.getHandle(id).query(operationProgressQuery),
       ),
     );
     const outputs = progress?.outputs;
-    return {
+    const view: OperationView = {
       id,
       kind: parsed.kind,
       bindingId: parsed.bindingId,
@@ -120,20 +133,21 @@ export class OperationsService {
       error,
       links: this.links(id, parsed.bindingId),
     };
+    return { view, complete };
   }
 
-  /** Operations newest first, scheduled runs included, by binding, kind and status. */
+  /** Operations newest first, scheduled runs included, by binding, kind and status; paged as provisionings are. */
   async list(filter: {
     binding?: string;
     kind?: OperationKind;
     status?: ListStatus;
     limit: number;
-  }): Promise<OperationSummary[]> {
+    pageToken?: string;
+  }): Promise<OperationList> {
     const types = (filter.kind ? [filter.kind] : OPERATION_KINDS).map(
       (k) => `WorkflowType = '${OPERATION_WORKFLOWS[k]}'`,
     );
     const clauses = [`(${types.join(' OR ')})`];
-    if (filter.status) clauses.push(`ExecutionStatus = '${VISIBILITY_STATUS[filter.status]}'`);
     // The route's schema allows only provisioning ids here (no quote, no dot), so quoting is safe. A run its
     // Schedule started is found by its id too, should the Schedule not set the attribute.
     if (filter.binding) {
@@ -141,12 +155,17 @@ export class OperationsService {
         `(${SEARCH_ATTRIBUTES.binding.name} = '${filter.binding}' OR WorkflowId STARTS_WITH '${filter.binding}.')`,
       );
     }
-    const out: OperationSummary[] = [];
-    for await (const w of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: filter.limit })) {
-      const parsed = parseOperationId(w.workflowId);
+    const { runs, nextPageToken } = await newestFirst(this.client, {
+      clauses,
+      status: filter.status && VISIBILITY_STATUS[filter.status],
+      limit: filter.limit,
+      pageToken: filter.pageToken,
       // A run of an operation's type under an id that is not an operation's was not started by this product.
-      if (!parsed) continue;
-      out.push({
+      keep: (w) => parseOperationId(w.workflowId) !== undefined,
+    });
+    const items = runs.map((w) => {
+      const parsed = parseOperationId(w.workflowId)!;
+      return {
         id: w.workflowId,
         runId: w.runId,
         kind: parsed.kind,
@@ -156,11 +175,9 @@ export class OperationsService {
         startedAt: w.startTime.toISOString(),
         closedAt: w.closeTime?.toISOString(),
         links: this.links(w.workflowId, parsed.bindingId),
-      });
-      if (out.length >= filter.limit) break;
-    }
-    // Visibility returns newest first already; sort anyway so the contract does not rest on a server detail.
-    return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+      };
+    });
+    return nextPageToken ? { items, nextPageToken } : { items };
   }
 
   /** The access report: what the access workflow answers, as it is. */
@@ -234,9 +251,11 @@ export class OperationsService {
     return d;
   }
 
-  private async describeOperation(id: string, kind: OperationKind): Promise<WorkflowExecutionDescription> {
+  private async describeOperation(id: string): Promise<WorkflowExecutionDescription> {
+    const parsed = parseOperationId(id);
+    if (!parsed) throw new NotFound(id, 'operation');
     const d = await this.describe(id, () => new NotFound(id, 'operation'));
-    if (d.type !== OPERATION_WORKFLOWS[kind]) throw new NotFound(id, 'operation');
+    if (d.type !== OPERATION_WORKFLOWS[parsed.kind]) throw new NotFound(id, 'operation');
     return d;
   }
 

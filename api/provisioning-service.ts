@@ -1,6 +1,7 @@
 /**
- * What the API does with Temporal: start a provisioning under its deterministic id, list, read progress, approve
- * and cancel. The routes stay thin; this is the one place that knows workflow ids, search attributes and statuses.
+ * What the API does with Temporal: start a provisioning under its deterministic id, list (newest first, paged:
+ * api/newest-first.ts), read progress (closed runs kept, concurrent reads shared: api/run-reader.ts), approve and
+ * cancel. The routes stay thin; this is the one place that knows workflow ids, search attributes and statuses.
  */
 import {
   ActivityFailure,
@@ -35,8 +36,10 @@ import {
   NotRunning,
   ServiceUnavailable,
 } from './errors.js';
+import { newestFirst } from './newest-first.js';
+import { RunReader } from './run-reader.js';
 import { apiStatus, failureMessage, readRun, runLinks, VISIBILITY_STATUS } from './run-views.js';
-import type { ListStatus, ProvisioningSummary, ProvisioningView } from './schemas.js';
+import type { ListStatus, ProvisioningList, ProvisioningView } from './schemas.js';
 
 export interface ProvisioningServiceOptions {
   /** The key approvals are signed with (GMSA_APPROVAL_KEY); without it the API cannot approve. */
@@ -52,11 +55,18 @@ const NO_UPDATE_HANDLER = `No registered handler for update: ${approveAdStepUpda
 export type ApprovedBy = 'update' | 'signal';
 
 export class ProvisioningService {
+  private readonly reads: RunReader<ProvisioningView>;
+
   constructor(
     private readonly client: Client,
     private readonly settings: TemporalSettings,
     private readonly options: ProvisioningServiceOptions = {},
-  ) {}
+  ) {
+    this.reads = new RunReader(
+      (id) => this.describe(id),
+      (id, d) => this.view(id, d),
+    );
+  }
 
   links(id: string) {
     return runLinks(this.settings, `/v1/provisionings/${id}`, id);
@@ -86,33 +96,42 @@ export class ProvisioningService {
     }
   }
 
-  async list(filter: { status?: ListStatus; cluster?: string; limit: number }): Promise<ProvisioningSummary[]> {
+  /** A page of runs, newest first by start time; `pageToken` is the previous page's `nextPageToken`. */
+  async list(filter: {
+    status?: ListStatus;
+    cluster?: string;
+    limit: number;
+    pageToken?: string;
+  }): Promise<ProvisioningList> {
     const clauses = [`WorkflowType = '${PROVISION_WORKFLOW}'`];
-    if (filter.status) clauses.push(`ExecutionStatus = '${VISIBILITY_STATUS[filter.status]}'`);
     // The route's schema allows only name characters here, so quoting is safe.
     if (filter.cluster) clauses.push(`${SEARCH_ATTRIBUTES.cluster.name} = '${filter.cluster.toLowerCase()}'`);
-    const out: ProvisioningSummary[] = [];
-    for await (const w of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: filter.limit })) {
-      out.push({
-        id: w.workflowId,
-        runId: w.runId,
-        status: apiStatus(w.status.name),
-        startedAt: w.startTime.toISOString(),
-        closedAt: w.closeTime?.toISOString(),
-        cluster: w.typedSearchAttributes.get(SEARCH_ATTRIBUTES.cluster),
-        credentialSpecName: w.typedSearchAttributes.get(SEARCH_ATTRIBUTES.spec),
-        links: this.links(w.workflowId),
-      });
-      if (out.length >= filter.limit) break;
-    }
-    // Visibility returns newest first already; sort anyway so the contract does not rest on a server detail.
-    return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    const { runs, nextPageToken } = await newestFirst(this.client, {
+      clauses,
+      status: filter.status && VISIBILITY_STATUS[filter.status],
+      limit: filter.limit,
+      pageToken: filter.pageToken,
+    });
+    const items = runs.map((w) => ({
+      id: w.workflowId,
+      runId: w.runId,
+      status: apiStatus(w.status.name),
+      startedAt: w.startTime.toISOString(),
+      closedAt: w.closeTime?.toISOString(),
+      cluster: w.typedSearchAttributes.get(SEARCH_ATTRIBUTES.cluster),
+      credentialSpecName: w.typedSearchAttributes.get(SEARCH_ATTRIBUTES.spec),
+      links: this.links(w.workflowId),
+    }));
+    return nextPageToken ? { items, nextPageToken } : { items };
   }
 
-  async get(id: string): Promise<ProvisioningView> {
-    const description = await this.describe(id);
-    const { progress, error, common } = await readRun(this.client, id, description, () => this.progress(id));
-    return {
+  get(id: string): Promise<ProvisioningView> {
+    return this.reads.read(id);
+  }
+
+  private async view(id: string, description: WorkflowExecutionDescription) {
+    const { progress, error, common, complete } = await readRun(this.client, id, description, () => this.progress(id));
+    const view: ProvisioningView = {
       id,
       ...common,
       approval: progress?.approval,
@@ -121,6 +140,7 @@ export class ProvisioningService {
       error,
       links: this.links(id),
     };
+    return { view, complete };
   }
 
   /**
@@ -142,11 +162,13 @@ export class ProvisioningService {
       await this.client.connection.withDeadline(Date.now() + timeoutMs, () =>
         handle.executeUpdate(approveAdStepUpdate, { args: [signApproval(key, id, { by, comment })] }),
       );
+      this.reads.forget(id);
       return 'update';
     } catch (err) {
       const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
       if (cause instanceof ApplicationFailure && cause.message === NO_UPDATE_HANDLER) {
         await handle.signal(approveAdStepSignal, { by, comment });
+        this.reads.forget(id);
         return 'signal';
       }
       if (cause instanceof ApplicationFailure && cause.type === ErrorType.Forbidden)
@@ -172,6 +194,7 @@ export class ProvisioningService {
   async cancel(id: string): Promise<void> {
     await this.requireRunning(id);
     await this.client.workflow.getHandle(id).cancel();
+    this.reads.forget(id);
   }
 
   /** Readiness: the namespace answers. */

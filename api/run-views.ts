@@ -6,6 +6,7 @@ import type { Client, WorkflowExecutionDescription, WorkflowExecutionStatusName 
 import { scrub } from '../domain/scrub.js';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.js';
 import type { TemporalSettings } from '../temporal/settings.js';
+import { PROGRESS_MEMO } from '../workflows/definitions.js';
 import { withPendingActivities } from './pending-activity.js';
 import type { ListStatus, WorkflowStatus } from './schemas.js';
 
@@ -71,8 +72,10 @@ export function failureType(err: unknown): string | undefined {
 
 /**
  * What a provisioning's and an operation's view read alike: describe (already done by the caller, which knows the
- * workflow type), then the `progress` query (after describe, so a step the query reports as done is not mistaken for
- * its stale pending activity), and for a failed run without a recorded error, its failure's own words.
+ * workflow type), then the run's progress: for a closed run, the final progress the workflow left in its memo
+ * (no worker replays anything); else, and for runs that ended before the memo existed, the `progress` query (after
+ * describe, so a step the query reports as done is not mistaken for its stale pending activity). For a failed run
+ * without a recorded error, its failure's own words. `complete`: the progress was read, not guessed from the status.
  */
 type RunStep = Parameters<typeof withPendingActivities>[0][number];
 
@@ -83,7 +86,8 @@ export async function readRun<P extends { steps?: RunStep[]; error?: string; pha
   query: () => Promise<P>,
 ) {
   const status = apiStatus(description.status.name);
-  const progress = await query().catch(() => undefined);
+  const final = status === 'RUNNING' ? undefined : (description.memo?.[PROGRESS_MEMO] as P | undefined);
+  const progress = final ?? (await query().catch(() => undefined));
   const steps = withPendingActivities(progress?.steps ?? [], description.raw.pendingActivities ?? []) as NonNullable<
     P['steps']
   >;
@@ -100,6 +104,7 @@ export async function readRun<P extends { steps?: RunStep[]; error?: string; pha
   return {
     progress,
     error,
+    complete: progress !== undefined,
     common: {
       runId: description.runId,
       status,

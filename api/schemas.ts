@@ -43,11 +43,26 @@ export const IdParams = Type.Object(
   { additionalProperties: false },
 );
 
+/** A list's page: its size, and where it starts (the previous answer's `nextPageToken`). */
+const pageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  pageToken: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: "the previous page's nextPageToken: the runs that started before that page's last one",
+    }),
+  ),
+};
+const nextPageToken = Type.Optional(
+  Type.String({ description: 'present when there are more runs: pass it as pageToken for the next page' }),
+);
+
 export const ListQuery = Type.Object(
   {
     status: Type.Optional(Literals(LIST_STATUSES)),
     cluster: Type.Optional(Type.String({ pattern: '^[a-zA-Z0-9][-_a-zA-Z0-9]{0,62}$', description: 'cluster name' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    ...pageQuery,
   },
   { additionalProperties: false },
 );
@@ -158,7 +173,8 @@ export const ProvisioningSummary = Type.Object({
 });
 export type ProvisioningSummary = Static<typeof ProvisioningSummary>;
 
-export const ProvisioningList = Type.Object({ items: Type.Array(ProvisioningSummary) });
+/** Newest first by start time; every run exactly once across pages, also while runs start between reads. */
+export const ProvisioningList = Type.Object({ items: Type.Array(ProvisioningSummary), nextPageToken });
 export type ProvisioningList = Static<typeof ProvisioningList>;
 
 // ---- day-2 operations ------------------------------------------------------------------------------------------
@@ -236,7 +252,7 @@ export const OperationSummary = Type.Object({
 });
 export type OperationSummary = Static<typeof OperationSummary>;
 
-export const OperationList = Type.Object({ items: Type.Array(OperationSummary) });
+export const OperationList = Type.Object({ items: Type.Array(OperationSummary), nextPageToken });
 export type OperationList = Static<typeof OperationList>;
 
 export const OperationListQuery = Type.Object(
@@ -244,7 +260,7 @@ export const OperationListQuery = Type.Object(
     binding: Type.Optional(Type.String({ pattern: PROVISIONING_ID_PATTERN, description: 'the provisioning id' })),
     kind: Type.Optional(OperationKind),
     status: Type.Optional(Literals(LIST_STATUSES)),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    ...pageQuery,
   },
   { additionalProperties: false },
 );

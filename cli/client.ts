@@ -29,7 +29,7 @@ export class ApiClient {
   }
 
   /** `status` as the user typed it: the API says which values it takes. */
-  list(filter: { status?: string; cluster?: string; limit?: string }): Promise<ProvisioningList> {
+  list(filter: { status?: string; cluster?: string; limit?: string; pageToken?: string }): Promise<ProvisioningList> {
     const q = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => e[1] !== undefined));
     return this.call('GET', `/v1/provisionings${q.size ? `?${q}` : ''}`);
   }
@@ -51,7 +51,13 @@ export class ApiClient {
   }
 
   /** Values as the user typed them: the API says which it takes. */
-  listOperations(filter: { binding?: string; kind?: string; status?: string; limit?: string }): Promise<OperationList> {
+  listOperations(filter: {
+    binding?: string;
+    kind?: string;
+    status?: string;
+    limit?: string;
+    pageToken?: string;
+  }): Promise<OperationList> {
     const q = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => e[1] !== undefined));
     return this.call('GET', `/v1/operations${q.size ? `?${q}` : ''}`);
   }

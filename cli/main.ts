@@ -29,6 +29,7 @@ const OPTIONS = {
   timeout: { type: 'string' },
   binding: { type: 'string' },
   kind: { type: 'string' },
+  all: { type: 'boolean' },
 } as const;
 type Flags = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean };
 
@@ -44,6 +45,21 @@ interface Command {
 const out = (lines: string | string[]) => process.stdout.write(`${([] as string[]).concat(lines).join('\n')}\n`);
 const json = (value: unknown) => out(JSON.stringify(value, null, 2));
 const style = (): Style => ({ color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR });
+
+/** A list's first page, or with --all every page, following the API's nextPageToken. */
+async function pages<T>(
+  all: boolean | undefined,
+  page: (pageToken?: string) => Promise<{ items: T[]; nextPageToken?: string }>,
+): Promise<T[]> {
+  const items: T[] = [];
+  let token: string | undefined;
+  do {
+    const p = await page(token);
+    items.push(...p.items);
+    token = all ? p.nextPageToken : undefined;
+  } while (token);
+  return items;
+}
 
 /** Follows a provisioning, or with `read` an operation, to its end: exit 0 when it COMPLETED. */
 async function follow(
@@ -177,13 +193,11 @@ const COMMANDS: Record<string, Command> = {
   list: {
     role: 'viewer',
     args: [],
-    options: ['json', 'status', 'cluster', 'limit'],
+    options: ['json', 'status', 'cluster', 'limit', 'all'],
     async run(client, _args, flags) {
-      const { items } = await client.list({
-        status: flags.status?.toUpperCase(),
-        cluster: flags.cluster,
-        limit: flags.limit,
-      });
+      const items = await pages(flags.all, (pageToken) =>
+        client.list({ status: flags.status?.toUpperCase(), cluster: flags.cluster, limit: flags.limit, pageToken }),
+      );
       if (flags.json) json({ items });
       else out(listTable(items, style()));
       return 0;
@@ -211,14 +225,17 @@ const COMMANDS: Record<string, Command> = {
   operations: {
     role: 'viewer',
     args: [],
-    options: ['json', 'binding', 'kind', 'status', 'limit'],
+    options: ['json', 'binding', 'kind', 'status', 'limit', 'all'],
     async run(client, _args, flags) {
-      const { items } = await client.listOperations({
-        binding: flags.binding,
-        kind: flags.kind,
-        status: flags.status?.toUpperCase(),
-        limit: flags.limit,
-      });
+      const items = await pages(flags.all, (pageToken) =>
+        client.listOperations({
+          binding: flags.binding,
+          kind: flags.kind,
+          status: flags.status?.toUpperCase(),
+          limit: flags.limit,
+          pageToken,
+        }),
+      );
       if (flags.json) json({ items });
       else out(operationsTable(items, style()));
       return 0;

@@ -19,8 +19,8 @@ Usage:
       Approve the AD step (ends the wait for the KDS root key).
   aks-gmsa cancel <id>
       Cancel a running provisioning.
-  aks-gmsa list [--status <S>] [--cluster <name>] [--limit <n>] [--json]
-      Provisionings, newest first. S: ${LIST_STATUSES.join(', ')}.
+  aks-gmsa list [--status <S>] [--cluster <name>] [--limit <n>] [--all] [--json]
+      Provisionings, newest first. S: ${LIST_STATUSES.join(', ')}. --all: every page (of --limit, default 50).
 
 Day 2 (<id> is the provisioning id; each operation prints its operation id, --watch follows it like watch):
   aks-gmsa deprovision <id> [--disable-gmsa] [--watch] [--json]
@@ -34,8 +34,8 @@ Day 2 (<id> is the provisioning id; each operation prints its operation id, --wa
       chain (default): every link, no Windows node needed; pod: the checks in a Windows pod using the spec.
   aks-gmsa operation <operationId> [--watch [--interval <seconds>]] [--json]
       An operation's status and steps, like status (scheduled runs too).
-  aks-gmsa operations [--binding <id>] [--kind <K>] [--status <S>] [--limit <n>] [--json]
-      Operations, newest first. K: ${OPERATION_KINDS.join(', ')}.
+  aks-gmsa operations [--binding <id>] [--kind <K>] [--status <S>] [--limit <n>] [--all] [--json]
+      Operations, newest first. K: ${OPERATION_KINDS.join(', ')}. --all: every page.
   aks-gmsa access <id> [--json]
       Who can read the secret: every node pool and principal, whether it should, and what is wrong.
   aks-gmsa sample <id> [--json]

@@ -111,19 +111,20 @@ export const operationRoutes: FastifyPluginAsync<OperationRoutesOptions> = async
       onRequest: requirePermission('read'),
       schema: {
         summary: 'List operations, newest first (scheduled runs included)',
+        description: 'Paged as the provisionings are: follow `nextPageToken` (as `pageToken`).',
         tags: ['operations'],
         querystring: OperationListQuery,
         response: { 200: OperationList, ...problems },
       },
     },
-    async (req) => ({
-      items: await operations.list({
+    async (req) =>
+      operations.list({
         binding: req.query.binding,
         kind: req.query.kind,
         status: req.query.status,
         limit: req.query.limit ?? 50,
+        pageToken: req.query.pageToken,
       }),
-    }),
   );
 
   app.get(

@@ -57,13 +57,20 @@ export const provisioningRoutes: FastifyPluginAsync<ProvisioningRoutesOptions> =
       onRequest: requirePermission('read'),
       schema: {
         summary: 'List provisionings, newest first',
+        description:
+          'Newest first by start time, `limit` at a time: follow `nextPageToken` (as `pageToken`) for the next ' +
+          'page. Every run is listed once across the pages, also while new runs start between them.',
         querystring: ListQuery,
         response: { 200: ProvisioningList, ...problems },
       },
     },
-    async (req) => ({
-      items: await service.list({ status: req.query.status, cluster: req.query.cluster, limit: req.query.limit ?? 50 }),
-    }),
+    async (req) =>
+      service.list({
+        status: req.query.status,
+        cluster: req.query.cluster,
+        limit: req.query.limit ?? 50,
+        pageToken: req.query.pageToken,
+      }),
   );
 
   app.get(

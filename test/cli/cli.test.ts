@@ -441,6 +441,19 @@ describe('list', () => {
       ],
     );
 
+    // Pages of one: the first page alone, or with --all every page through the API's page token.
+    for (const [all, ids] of [
+      [[], [b]],
+      [['--all'], [b, a]],
+    ] as const) {
+      const paged = await cli(['list', '--cluster', cluster, '--limit', '1', ...all, '--json']);
+      assert.equal(paged.code, 0, paged.stderr);
+      assert.deepEqual(
+        JSON.parse(paged.stdout).items.map((i: { id: string }) => i.id),
+        ids,
+      );
+    }
+
     const none = await cli(['list', '--cluster', cluster, '--status', 'COMPLETED']);
     assert.equal(none.code, 0);
     assert.equal(none.stdout, 'no provisionings\n');
