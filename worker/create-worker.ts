@@ -10,6 +10,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import type { GmsaActivities } from '../contract/activities.js';
 import { dataConverter, type KeyRing } from '../temporal/codec.js';
 import { connectionOptions, type TemporalSettings } from '../temporal/settings.js';
+import { stepMetricsInterceptor } from './step-metrics.js';
 
 // Same extension as this file: .ts when run from source, .js when compiled.
 const here = fileURLToPath(import.meta.url);
@@ -58,5 +59,10 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
     // default is 10 s): when that worker has died, the run moves on after 3 s.
     stickyQueueScheduleToStartTimeout: '3s',
     ...o.extra,
+    // The step metrics (worker/step-metrics.ts) on every attempt, whatever interceptors a caller adds.
+    interceptors: {
+      ...o.extra?.interceptors,
+      activity: [stepMetricsInterceptor, ...(o.extra?.interceptors?.activity ?? [])],
+    },
   });
 }

@@ -7,6 +7,7 @@ import { createRealActivities } from './activities.js';
 import { readWorkerConfig } from './config/index.js';
 import { createWorker, prebuiltWorkflowBundle, WORKFLOWS_PATH } from './create-worker.js';
 import { createLogger } from '../config/logger.js';
+import { workerHistogramBuckets } from '../contract/metrics.js';
 
 async function main(): Promise<void> {
   let config;
@@ -28,12 +29,22 @@ async function main(): Promise<void> {
   // The SDK's own log (bundler output, state changes) only at debug; our pino log says what matters.
   const sdkLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN';
   // GMSA_WORKER_METRICS_ADDRESS (host:port): the SDK's Prometheus exporter serves /metrics there: its own metrics
-  // and what workflows count through metricMeter (the repair's drift counters).
+  // and the product's (contract/metrics.ts): the step metrics (worker/step-metrics.ts), what workflows count
+  // through metricMeter (approval waits, the repair's drift counters).
   const metricsAddress = process.env.GMSA_WORKER_METRICS_ADDRESS?.trim();
   Runtime.install({
     shutdownSignals: ['SIGINT', 'SIGTERM'],
     logger: new DefaultLogger(sdkLevel),
-    ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
+    // Our histograms in seconds with buckets of their own (the SDK's defaults are milliseconds, up to 10 s).
+    ...(metricsAddress
+      ? {
+          telemetryOptions: {
+            metrics: {
+              prometheus: { bindAddress: metricsAddress, histogramBucketOverrides: workerHistogramBuckets() },
+            },
+          },
+        }
+      : {}),
   });
   const worker = await createWorker({
     settings: config.temporal,
