@@ -2,20 +2,21 @@
  * The API as a Fastify plugin (routes, auth, problem details, OpenAPI) and buildApp, which makes the server the
  * way api/main.ts and the tests both use it.
  */
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { PayloadCodec } from '@temporalio/common';
-import { AuthThrottle } from './auth-throttle.js';
 import type { TokenTable } from './auth.js';
-import { authPlugin } from './plugins/auth.js';
+import { authPlugin, failureWindow, RATE_LIMIT_PLUGIN, type FailureLimit } from './plugins/auth.js';
 import { ApiProblem } from './errors.js';
 import { problemOf, sendProblem } from './problem.js';
 import type { OperationsService } from './operations-service.js';
 import type { ProvisioningService } from './provisioning-service.js';
 import { codecRoutes } from './routes/codec.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsPlugin } from './plugins/metrics.js';
 import { operationRoutes } from './routes/operations.js';
 import { provisioningRoutes } from './routes/provisionings.js';
 import type { Logger } from '../config/logger.js';
@@ -34,10 +35,12 @@ export interface AppDeps {
   /** Used when a request names no subscription (PowerShell params files have none). */
   defaultSubscriptionId?: string;
   logger?: Logger | boolean;
-  /** Failed-authentication limit per address (tests pass their own). */
-  throttle?: AuthThrottle;
-  /** Which proxies' X-Forwarded-For names the client (GMSA_TRUST_PROXY): the address the throttle counts. */
+  /** Wrong tokens allowed per address and window before more wrong ones get 429 (tests pass their own). */
+  failureLimit?: FailureLimit;
+  /** Which proxies' X-Forwarded-For names the client (GMSA_TRUST_PROXY): the address failures count against. */
   trustProxy?: TrustProxy;
+  /** When set, `GET /metrics` asks for this bearer token (GMSA_METRICS_TOKEN); else it answers anybody. */
+  metricsToken?: string;
 }
 
 export async function buildApp(deps: AppDeps) {
@@ -62,6 +65,8 @@ export async function buildApp(deps: AppDeps) {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  // First, so its hooks count every route's answers (api/plugins/metrics.ts).
+  await app.register(metricsPlugin, { token: deps.metricsToken });
 
   // The one place errors become answers: the typed errors of the service, routes and auth hooks, Fastify's
   // validation and body errors, and anything else as a 500 that says no more than where to look.
@@ -94,16 +99,17 @@ export async function buildApp(deps: AppDeps) {
     sendProblem(reply, { status: 404, detail: `no route ${req.method} ${req.url}` }),
   );
 
-  const throttle = deps.throttle ?? new AuthThrottle();
+  await app.register(rateLimit, RATE_LIMIT_PLUGIN);
+  const failures = app.createRateLimit(failureWindow(deps.failureLimit));
   await app.register(healthRoutes, { service: deps.service });
   await app.register(async (v1) => {
-    await v1.register(authPlugin, { tokens: deps.tokens, throttle });
+    await v1.register(authPlugin, { tokens: deps.tokens, failures });
     await v1.register(provisioningRoutes, { service: deps.service, defaultSubscriptionId: deps.defaultSubscriptionId });
     if (deps.operations) await v1.register(operationRoutes, { operations: deps.operations });
   });
   if (deps.codec) {
     const codec = deps.codec;
-    await app.register(codecRoutes, { codec, tokens: deps.tokens, throttle, corsOrigins: deps.codecCorsOrigins ?? [] });
+    await app.register(codecRoutes, { codec, tokens: deps.tokens, failures, corsOrigins: deps.codecCorsOrigins ?? [] });
   }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

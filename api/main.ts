@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     defaultSubscriptionId: optional(process.env, 'AZURE_SUBSCRIPTION_ID'),
     logger,
     trustProxy,
+    metricsToken: optional(process.env, 'GMSA_METRICS_TOKEN'),
   });
   const close = () => {
     app

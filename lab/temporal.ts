@@ -62,7 +62,8 @@ export function temporalLab(o: TemporalLabOptions = {}): LabPart {
       if (runningPid(pidFile) !== undefined && (await portOpen(port))) return settings;
       if (await portOpen(port)) throw new Error(`temporal: port ${port} is taken by another process`);
       const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port)];
-      args.push(...(o.headless ? ['--headless'] : ['--ui-port', String(uiPort)]));
+      // The UI's newsfeed is fetched from the internet: off, so the lab's UI makes loopback calls only.
+      args.push(...(o.headless ? ['--headless'] : ['--ui-port', String(uiPort), '--ui-disable-news-fetch']));
       args.push('--db-filename', o.dbFile ?? path.join(dir, 'temporal.sqlite'));
       args.push('--log-level', 'warn', ...SEARCH_ATTRIBUTE_FLAGS);
       if (o.codecEndpoint) args.push('--ui-codec-endpoint', o.codecEndpoint);

@@ -1,7 +1,13 @@
-/** Bearer-token authentication for every route registered after it, and `requirePermission` for each route. */
-import type { FastifyRequest } from 'fastify';
+/**
+ * Bearer-token authentication for every route registered after it, and `requirePermission` for each route. Failed
+ * guesses are limited per client address through @fastify/rate-limit: only a token that was presented and is wrong
+ * counts, and only failures are ever answered 429, so a valid token passes from any address at any time and a
+ * browser that has not signed in yet (no token at all) cannot lock anybody out.
+ */
+import '@fastify/cookie';
+import '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { AuthThrottle } from '../auth-throttle.js';
 import { allowed, PERMISSIONS, type Permission, type Principal, type TokenTable } from '../auth.js';
 import { Forbidden, TooManyRequests, Unauthorized } from '../errors.js';
 
@@ -11,39 +17,64 @@ declare module 'fastify' {
   }
 }
 
+/** Wrong tokens allowed per address in a window before further wrong ones get 429. */
+export interface FailureLimit {
+  max: number;
+  timeWindowMs: number;
+}
+export const DEFAULT_FAILURE_LIMIT: FailureLimit = { max: 20, timeWindowMs: 60_000 };
+
+/** Counts one failed authentication of the request's address (req.ip, so GMSA_TRUST_PROXY decides). */
+export type FailedAuthCounter = ReturnType<FastifyInstance['createRateLimit']>;
+
+/**
+ * The rate-limit plugin's options: no global limit (only failures are limited) and an in-memory store per API
+ * process, bounded to 10 000 addresses (least recently used go first). Register it once at the root, then make the
+ * one counter every scope shares with `app.createRateLimit(failureWindow(limit))`, so guesses count wherever they
+ * land.
+ */
+export const RATE_LIMIT_PLUGIN = { global: false, cache: 10_000 } as const;
+export const failureWindow = (limit = DEFAULT_FAILURE_LIMIT) => ({ max: limit.max, timeWindow: limit.timeWindowMs });
+
+/** Throws the answer to a wrong token: 401 with `message`, or 429 with Retry-After once the address is over. */
+export async function refuseWrongToken(failures: FailedAuthCounter, req: FastifyRequest, message: string) {
+  const count = await failures(req);
+  if (!count.isAllowed && count.isExceeded)
+    throw new TooManyRequests('too many failed authentications from this address', count.ttl);
+  throw new Unauthorized(message);
+}
+
 export interface AuthOptions {
   tokens: TokenTable;
-  /** Shared by every authenticated route of the app, so guesses count wherever they land. */
-  throttle: AuthThrottle;
-  /** Requests that need no token (CORS preflight). */
+  failures: FailedAuthCounter;
+  /** Requests that need no token (CORS preflight, a sign-in page). */
   skip?: (req: FastifyRequest) => boolean;
-  /** A cookie that may carry the token instead of the header (the Temporal UI cannot send headers to a codec). */
+  /** A cookie (@fastify/cookie) that may carry the token instead of the header: a browser UI cannot send headers. */
   cookie?: string;
+  /** What a request without any token is told to do. */
+  missing?: (req: FastifyRequest) => string;
 }
 
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return decodeURIComponent(v.join('='));
-  }
-  return undefined;
-}
+const MISSING = 'send Authorization: Bearer <token> (tokens: GMSA_API_TOKENS)';
 
-export const authPlugin = fp<AuthOptions>(async (app, { tokens, throttle, skip, cookie }) => {
+export const authPlugin = fp<AuthOptions>(async (app, { tokens, failures, skip, cookie, missing }) => {
   if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (req) => {
     if (skip?.(req)) return;
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const token = match?.[1] ?? (cookie && !header ? cookieValue(req.headers.cookie, cookie) : undefined);
-    // The token first: a valid one passes whatever the address did before, so only failures are throttled.
+    const header = req.headers.authorization;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    const token = match?.[1] ?? (cookie && !header ? req.cookies?.[cookie] : undefined);
+    // No token is no guess: 401 saying what to send, never counted.
+    if (!token && !header) throw new Unauthorized(missing?.(req) ?? MISSING);
+    // The token first: a valid one passes whatever the address did before.
     const principal = token ? tokens.authenticate(token) : undefined;
     if (!principal) {
-      const wait = throttle.fail(req.ip);
-      if (wait > 0) throw new TooManyRequests('too many failed authentications from this address', wait);
-      throw new Unauthorized(
-        match ? 'the bearer token is not valid' : 'send Authorization: Bearer <token> (tokens: GMSA_API_TOKENS)',
-      );
+      const what = match
+        ? 'the bearer token is not valid'
+        : header
+          ? MISSING
+          : `the signed-in token is not valid: ${missing?.(req) ?? MISSING}`;
+      await refuseWrongToken(failures, req, what);
     }
     req.principal = principal;
   });

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { buildApp } from '../../api/app.js';
-import { AuthThrottle } from '../../api/auth-throttle.js';
 import { TokenTable } from '../../api/auth.js';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { EncryptionCodec, KeyRing } from '../../temporal/codec.js';
@@ -140,7 +139,7 @@ describe('failed-auth throttle and the codec endpoint', () => {
     const throttled = await buildApp({
       service: new ProvisioningService(env.client, readTemporalSettings({})),
       tokens,
-      throttle: new AuthThrottle(20, 60_000),
+      failureLimit: { max: 20, timeWindowMs: 60_000 },
     });
     const statuses: number[] = [];
     for (let i = 0; i < 50; i++) {
@@ -155,10 +154,13 @@ describe('failed-auth throttle and the codec endpoint', () => {
     const valid = await throttled.inject({ url: '/v1/provisionings?limit=1', headers: as('viewer') });
     assert.equal(valid.statusCode, 200, valid.body);
     assert.equal(
-      (await throttled.inject({ url: '/v1/provisionings' })).statusCode,
+      (await throttled.inject({ url: '/v1/provisionings', headers: { authorization: 'Bearer wrong-token-again-0' } }))
+        .statusCode,
       429,
       'still throttled for failures',
     );
+    const anonymous = await throttled.inject({ url: '/v1/provisionings' });
+    assert.equal(anonymous.statusCode, 401, 'a request with no token is no guess: told what to send, never 429');
     await throttled.close();
   });
 
@@ -166,7 +168,7 @@ describe('failed-auth throttle and the codec endpoint', () => {
     const behind = await buildApp({
       service: new ProvisioningService(env.client, readTemporalSettings({})),
       tokens,
-      throttle: new AuthThrottle(3, 60_000),
+      failureLimit: { max: 3, timeWindowMs: 60_000 },
       trustProxy: ['127.0.0.1'],
     });
     const from = (client: string) =>
@@ -183,7 +185,7 @@ describe('failed-auth throttle and the codec endpoint', () => {
     const direct = await buildApp({
       service: new ProvisioningService(env.client, readTemporalSettings({})),
       tokens,
-      throttle: new AuthThrottle(3, 60_000),
+      failureLimit: { max: 3, timeWindowMs: 60_000 },
     });
     const spoof = (client: string) =>
       direct.inject({
@@ -284,7 +286,10 @@ describe('failed-auth throttle and the codec endpoint', () => {
     const login = await withCodec.inject(form(TOKENS.viewer));
     assert.equal(login.statusCode, 200);
     const cookie = String(login.headers['set-cookie']);
-    assert.match(cookie, /^gmsa_codec=.*; HttpOnly; SameSite=Lax; Path=\/codec/);
+    assert.match(cookie, /^gmsa_codec=[^;]+;/);
+    for (const attribute of [/; HttpOnly(;|$)/, /; SameSite=Lax(;|$)/, /; Path=\/codec(;|$)/, /; Max-Age=28800(;|$)/])
+      assert.match(cookie, attribute);
+    assert.doesNotMatch(cookie, /; Secure/, 'not Secure over plain HTTP (the lab), or the browser would drop it');
     const viaCookie = await withCodec.inject({
       method: 'POST',
       url: '/codec/decode',

@@ -1,10 +1,9 @@
 /**
- * GMSA_API_TOKENS parsing and what each role may do; the failed-authentication throttle's counting and bound;
- * GMSA_TRUST_PROXY.
+ * GMSA_API_TOKENS parsing and what each role may do; GMSA_TRUST_PROXY. How failed authentications are limited:
+ * auth-failures.test.ts.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AuthThrottle } from '../../api/auth-throttle.js';
 import { allowed, TokenTable } from '../../api/auth.js';
 import { ConfigError } from '../../config/env.js';
 import { readTrustProxy } from '../../config/trust-proxy.js';
@@ -45,32 +44,6 @@ test('permissions: every role reads; only operators start and cancel; only appro
   assert.ok(allowed(p('approver'), 'approve') && !allowed(p('operator'), 'approve'));
   // Encoding makes input the worker accepts: not for viewers.
   assert.ok(allowed(p('operator'), 'encode') && allowed(p('approver'), 'encode') && !allowed(p('viewer'), 'encode'));
-});
-
-test('throttle: the first `limit` failures are 401s, then 429 until the oldest leaves the window', () => {
-  const t = new AuthThrottle(3, 60_000);
-  const t0 = 1_000_000;
-  assert.deepEqual([t.fail('a', t0), t.fail('a', t0 + 1), t.fail('a', t0 + 2)], [0, 0, 0]);
-  assert.equal(t.fail('a', t0 + 3), 60_000 - 3, 'the fourth is throttled until the first failure is a minute old');
-  assert.equal(t.retryAfterMs('b', t0 + 3), 0, 'per address');
-  // Throttled failures still count (a guesser stays throttled) but each address keeps only `limit` of them.
-  for (let i = 0; i < 1000; i++) t.fail('a', t0 + 10 + i);
-  assert.ok(t.retryAfterMs('a', t0 + 1010) > 0);
-  assert.equal(t.retryAfterMs('a', t0 + 1009 + 60_000), 0, 'free a window after its last failure');
-});
-
-test('throttle: the table is bounded, the address that failed longest ago goes first, and expired ones are pruned', () => {
-  const t = new AuthThrottle(3, 60_000, 100);
-  const t0 = 5_000_000;
-  for (let i = 0; i < 3; i++) t.fail('first', t0 + i);
-  for (let i = 0; i < 250; i++) t.fail(`10.0.${i >> 8}.${i & 255}`, t0 + 10 + i);
-  assert.equal(t.size, 100, 'never more than the bound');
-  assert.equal(t.retryAfterMs('first', t0 + 300), 0, 'the oldest was evicted');
-  for (let i = 0; i < 3; i++) t.fail('recent', t0 + 300 + i);
-  assert.ok(t.retryAfterMs('recent', t0 + 303) > 0, 'a new address is still counted at the bound');
-  // A minute later one more failure prunes every address whose failures have all left the window.
-  t.fail('later', t0 + 120_000);
-  assert.equal(t.size, 1);
 });
 
 test('GMSA_TRUST_PROXY: false, true or proxy addresses and CIDRs; a hop count and junk are refused', () => {
