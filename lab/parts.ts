@@ -3,7 +3,7 @@
  * system. `npm start` and the test runner take them from here.
  */
 import type { LabPart } from './part.js';
-import { azureLab } from './azure/index.js';
+import { azureLabPart } from './azure/index.js';
 import { kubernetesLab } from './kubernetes/index.js';
 import { sambaLab } from './samba/index.js';
 
@@ -15,11 +15,12 @@ export interface LabPartEntry {
   testDir: string;
 }
 
-export function labParts(): LabPartEntry[] {
+/** `keepAzureWorld`: the Azure fake keeps its world under .lab/azure (`npm start`); tests keep it in memory. */
+export function labParts({ keepAzureWorld = false }: { keepAzureWorld?: boolean } = {}): LabPartEntry[] {
   return [
     { part: sambaLab, replacedBy: ['AD_URL'], testDir: 'active-directory' },
     { part: kubernetesLab, replacedBy: ['KUBECONFIG'], testDir: 'kubernetes' },
     // After Kubernetes: listClusterUserCredential hands out the lab cluster's kubeconfig.
-    { part: azureLab, replacedBy: ['AZURE_SUBSCRIPTION_ID'], testDir: 'azure' },
+    { part: azureLabPart({ keepWorld: keepAzureWorld }), replacedBy: ['AZURE_SUBSCRIPTION_ID'], testDir: 'azure' },
   ];
 }

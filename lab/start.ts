@@ -97,19 +97,52 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
 
   const settings: Record<string, string> = {};
+  const t0 = Date.now();
+  const since = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
   const start = async (part: LabPart) => {
-    const t0 = Date.now();
+    const t1 = Date.now();
+    // One that was up already (another lab, a test run) is used and left running at Ctrl-C: only what this started stops.
+    const reused = part.running();
     console.log(`starting ${part.name}…`);
     Object.assign(settings, await part.start(settings));
-    started.push(part);
-    console.log(`${part.name} ready (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    // The Azure fake is npm start's own: one that kept no world was replaced by one that does, stopped at Ctrl-C.
+    if (!reused || part.name === 'azure') started.push(part);
+    console.log(`${part.name} ${reused ? 'reused' : 'ready'} (${since(t1)})`);
   };
+  /**
+   * A part that can be slow (the Kubernetes peer's first build) writes its settings up front and joins when it is
+   * up, with a progress line meanwhile; what needs it retries until then. One that cannot start stops the lab.
+   */
+  const startInBackground = async (part: LabPart, prepare: () => Promise<Record<string, string>>) => {
+    const reused = part.running();
+    Object.assign(settings, await prepare());
+    if (!reused) started.push(part); // stopped by pid on Ctrl-C, whatever it got to
+    const t1 = Date.now();
+    console.log(`starting ${part.name} in the background (its steps wait for it)…`);
+    const progress = setInterval(() => console.log(`${part.name}: still starting (${since(t1)})`), 30_000);
+    const done = part.start(settings).then(
+      () => {
+        console.log(`${part.name} joined (${since(t1)}; ${since(t0)} after npm start)`);
+      },
+      (e: unknown) => {
+        console.error(`${part.name} could not start: ${(e as Error).message}`);
+        void stop(1);
+      },
+    );
+    coming.set(
+      part.name,
+      done.finally(() => clearInterval(progress)),
+    );
+    void done.finally(() => coming.delete(part.name));
+  };
+  const coming = new Map<string, Promise<void>>();
 
   if (process.env.TEMPORAL_ADDRESS) console.log(`Temporal: using ${process.env.TEMPORAL_ADDRESS}`);
   else await start(temporalLab({ codecEndpoint: `${API_URL}/codec` }));
-  for (const { part, replacedBy } of labParts()) {
+  for (const { part, replacedBy } of labParts({ keepAzureWorld: true })) {
     if (replacedBy.some((v) => process.env[v]))
       console.log(`${part.name}: using ${replacedBy.find((v) => process.env[v])} from the environment`);
+    else if (part.prepare) await startInBackground(part, () => part.prepare!());
     else await start(part);
   }
 
@@ -143,7 +176,7 @@ async function main(): Promise<void> {
   console.log(`
 aks-gmsa is running.
   API          ${API_URL}   (OpenAPI: ${API_URL}/docs)
-  Temporal UI  ${ui}
+  Temporal UI  ${ui}   (to decode payloads: sign in at ${API_URL}/codec/login, README "Secrets")
   metrics      ${settings.GMSA_WORKER_METRICS_URL}   (the worker's)
   settings     ${path.relative(PROJECT_ROOT, LAB_ENV_FILE)}   (source it in a shell)
   tokens       operator ${tokens.operator}
@@ -158,6 +191,8 @@ or with curl:
   curl -s ${API_URL}/v1/provisionings -H 'authorization: Bearer ${tokens.viewer}'
 
 Ctrl-C stops everything.`);
+  console.log(`ready in ${since(t0)}`);
+  if (coming.size) console.log(`still coming: ${[...coming.keys()].join(', ')} (a line says when it joins)`);
 }
 
 main().catch(async (err: unknown) => {

@@ -5,6 +5,7 @@
  *
  *   npm test                      all tests
  *   npm test -- test/unit         only files under these paths
+ *   TEST_NAME_PATTERN=re npm test only the tests whose names match
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -28,8 +29,13 @@ function testFiles(roots: string[]): string[] {
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
-  const files = testFiles(args.length ? args : ['test']);
-  if (!files.length) throw new Error(`no test files under ${args.join(' ') || 'test'}`);
+  const all = testFiles(args.length ? args : ['test']);
+  if (!all.length) throw new Error(`no test files under ${args.join(' ') || 'test'}`);
+  // The chaos tier (test/chaos) kills and restarts shared peers: it runs last, one file at a time, so it disturbs
+  // no other suite.
+  const isChaos = (f: string) => f.includes(`${path.sep}test${path.sep}chaos${path.sep}`);
+  const chaos = all.filter(isChaos);
+  const files = all.filter((f) => !isChaos(f));
 
   const started: LabPart[] = [];
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -70,7 +76,7 @@ async function main(): Promise<number> {
       files.some(
         (f) =>
           f.includes(`${path.sep}integration${path.sep}${dir}${path.sep}`) || f.includes(`${path.sep}e2e${path.sep}`),
-      );
+      ) || chaos.length > 0;
     for (const { dir, part } of integrationLabParts()) if (needs(dir)) await peer(part);
 
     const concurrency = process.env.TEST_CONCURRENCY ?? '2';
@@ -78,18 +84,34 @@ async function main(): Promise<number> {
     // applies --test-timeout to each file as a whole (and each test in it inherits it), so the bound sits well above
     // the slowest file: the CLI suite, about 2 minutes at TEST_CONCURRENCY=4 on 2 shared cores.
     const timeoutMs = process.env.TEST_TIMEOUT_MS ?? '600000';
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`, ...files],
-      {
-        cwd: PROJECT_ROOT,
-        env,
-        stdio: 'inherit',
-      },
-    );
-    return await new Promise<number>((resolve) =>
-      child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))),
-    );
+    const phase = (list: string[], parallel: string) => {
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--test',
+          `--test-concurrency=${parallel}`,
+          `--test-timeout=${timeoutMs}`,
+          // TEST_NAME_PATTERN: only the tests whose names match (a developer's loop on one test).
+          ...(process.env.TEST_NAME_PATTERN ? [`--test-name-pattern=${process.env.TEST_NAME_PATTERN}`] : []),
+          ...list,
+        ],
+        {
+          cwd: PROJECT_ROOT,
+          env,
+          stdio: 'inherit',
+        },
+      );
+      return new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+    };
+    const first = files.length ? await phase(files, concurrency) : 0;
+    if (!chaos.length) return first;
+    console.log(`# chaos phase: ${chaos.length} files, one at a time`);
+    const t0 = Date.now();
+    const second = await phase(chaos, '1');
+    console.log(`# chaos phase took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    return first || second;
   } finally {
     for (const part of started.reverse())
       await part.stop().catch((e: unknown) => console.error(`# stopping ${part.name}:`, e));

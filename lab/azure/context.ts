@@ -4,8 +4,8 @@ import type { Knobs } from './knobs.js';
 import { rgKey, type World } from './world.js';
 
 export interface VaultEndpoints {
-  /** Opens (or returns) the data-plane listener of a vault and gives its base URI. */
-  open(vaultName: string): Promise<string>;
+  /** Opens (or returns) the data-plane listener of a vault and gives its base URI; `port`: the one to try first. */
+  open(vaultName: string, port?: number): Promise<string>;
   close(vaultName: string): void;
 }
 

@@ -110,6 +110,21 @@ export function settleOperations(world: World) {
 }
 
 /**
+ * Ends every running operation now, held or not: the fake is stopping and keeps its world (world-file.ts), where an
+ * operation's closure cannot be kept, so its change is applied before the last write.
+ */
+export function finishRunningOperations(world: World) {
+  const now = Date.now();
+  for (const operation of world.operations.values()) {
+    if (operation.status !== 'InProgress') continue;
+    operation.doneAt = Math.min(operation.doneAt, now);
+    const control = controls.get(operation);
+    if (control?.hold) control.hold = undefined;
+  }
+  settleOperations(world);
+}
+
+/**
  * The other header style of ARM's protocol, for operations whose spec says `"final-state-via": "location"` (Key
  * Vault's Vaults_CreateOrUpdate in keyvault/…/stable/2025-05-01 and 2026-02-01 openapi.json: `201` with `Location`
  * and `Retry-After`): the write answers with a `Location` URL; a GET there answers 202 (with `Location` and

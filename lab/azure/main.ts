@@ -18,14 +18,19 @@ const fake = await startAzureFake({
   clientSecret: secret,
   kubeconfigFile: env.AZURE_LAB_KUBECONFIG || undefined,
   knobs: env.AZURE_LAB_KNOBS ? expandPreset(JSON.parse(env.AZURE_LAB_KNOBS)) : undefined,
+  worldFile: env.AZURE_LAB_WORLD_FILE || undefined,
 });
 const settings = {
   ...labSettings(fake.armEndpoint, fake.world(), certs.caFile),
   // Which kubeconfig listClusterUserCredential hands out, so the starter can tell when it must restart.
   ...(env.AZURE_LAB_KUBECONFIG ? { AZURE_LAB_KUBECONFIG: env.AZURE_LAB_KUBECONFIG } : {}),
+  // Where its world is kept, if anywhere: `npm start` asks for a fake that keeps it.
+  ...(env.AZURE_LAB_WORLD_FILE ? { AZURE_LAB_WORLD_FILE: env.AZURE_LAB_WORLD_FILE } : {}),
 };
 writeFileSync(SETTINGS_FILE(), JSON.stringify(settings, null, 2));
-console.log(`azure fake: ARM and token endpoint on ${fake.armEndpoint}`);
+console.log(
+  `azure fake: ARM and token endpoint on ${fake.armEndpoint}${env.AZURE_LAB_WORLD_FILE ? `; world kept in ${env.AZURE_LAB_WORLD_FILE}` : ''}`,
+);
 
 const stop = () => void fake.close().then(() => process.exit(0));
 process.on('SIGTERM', stop);

@@ -26,7 +26,13 @@ import {
   type FaultRule,
   type Knobs,
 } from './knobs.js';
-import { failOperation, operationRoute, operationsStartedBy, settleOperations } from './lro.js';
+import {
+  failOperation,
+  finishRunningOperations,
+  operationRoute,
+  operationsStartedBy,
+  settleOperations,
+} from './lro.js';
 import { aksRoutes } from './routes-aks.js';
 import { authorizationRoutes } from './routes-authorization.js';
 import { computeRoutes } from './routes-compute.js';
@@ -35,6 +41,7 @@ import { msiRoutes } from './routes-msi.js';
 import { tokenRoutes, verifyToken } from './token.js';
 import { handleVaultRequest, vaultOp } from './vault-data-plane.js';
 import { createWorld, get, type World } from './world.js';
+import { worldFile, type WorldFile } from './world-file.js';
 
 /** The api-versions the pinned @azure/arm-* clients and @azure/keyvault-secrets send, per provider. */
 export const API_VERSIONS: Record<string, string[]> = {
@@ -56,6 +63,11 @@ export interface AzureFakeOptions {
   /** A kubeconfig file to hand out from listClusterUserCredential (the lab Kubernetes API), else a placeholder. */
   kubeconfigFile?: string;
   knobs?: Partial<Knobs>;
+  /**
+   * Keep the world in this file (world-file.ts): loaded at start when it exists, written after changes. Without it
+   * the world is in memory only (tests), and a restart starts from the seed.
+   */
+  worldFile?: string;
 }
 
 export interface AzureFake {
@@ -67,7 +79,11 @@ export interface AzureFake {
 export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
   const tls = { cert: readFileSync(o.certs.certFile), key: readFileSync(o.certs.keyFile) };
   const caPem = readFileSync(o.certs.caFile);
-  let world = createWorld(o.clientSecret);
+  let armPort: number | undefined = undefined; // known once listening
+  const store: WorldFile | undefined = o.worldFile ? worldFile(o.worldFile, () => ({ world, armPort })) : undefined;
+  const saved = store?.load();
+  // A saved world keeps its app registrations and their secrets: the lab's settings are read from it.
+  let world: World = saved?.world ?? createWorld(o.clientSecret);
   let knobs: Knobs = updateKnobs(defaultKnobs(), o.knobs ?? {});
   const log: LoggedRequest[] = [];
   let seq = 0;
@@ -168,11 +184,11 @@ export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
   };
 
   const vaults: Ctx['vaults'] = {
-    async open(name) {
+    async open(name, port = 0) {
       const existing = vaultServers.get(name.toLowerCase());
       if (existing) return `https://127.0.0.1:${(existing.address() as AddressInfo).port}/`;
       const server = https.createServer(tls, (req, res) => void onVault(name, server, req, res));
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      await listen(server, port);
       vaultServers.set(name.toLowerCase(), server);
       return `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     },
@@ -198,6 +214,7 @@ export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
     reply ??= handleVaultRequest(world, knobs, name, origin, req);
     const out = finalReply(reply, injected.rule, op, path);
     record({ at: Date.now(), method: req.method, path, op, apiVersion, ...out.logged });
+    store?.changed();
     send(res, out.reply);
   }
 
@@ -219,6 +236,7 @@ export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
     };
     const pre = adminRoute(host, req) ?? tokenRoutes(world, req);
     if (pre) {
+      store?.changed();
       if (!req.path.startsWith('/_admin'))
         record({ at: Date.now(), method: req.method, path: req.path, op: 'token', status: pre.status });
       send(res, pre);
@@ -287,6 +305,7 @@ export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
     }
     const out = finalReply(reply, rule, op, req.path);
     record({ at: Date.now(), method: req.method, path: req.path, op, apiVersion, ...out.logged });
+    store?.changed();
     send(res, out.reply);
   }
 
@@ -295,18 +314,51 @@ export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
       send(res, armError(500, 'InternalServerError', `lab fake: ${(e as Error).message}`));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 0, '127.0.0.1', resolve);
-  });
-  origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // A saved world's port when free: the operation URLs and endpoints handed out before the restart stay valid.
+  await listen(server, o.port || saved?.armPort || 0, !o.port && saved?.armPort !== undefined);
+  armPort = (server.address() as AddressInfo).port;
+  origin = `https://127.0.0.1:${armPort}`;
+  if (saved) await reopenVaults(world, vaults);
   return {
     armEndpoint: origin,
     world: () => world,
     async close() {
+      // Nothing running is lost with a kept world: every operation in flight finishes before the last write.
+      if (store) {
+        finishRunningOperations(world);
+        store.flush();
+      }
       for (const n of [...vaultServers.keys()]) vaults.close(n);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Listens on loopback at `port`; with `orAny`, on a port of the kernel's choosing when that one is taken. */
+async function listen(server: https.Server, port: number, orAny = true): Promise<void> {
+  const attempt = (p: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(p, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  try {
+    await attempt(port);
+  } catch (e) {
+    if (!orAny || port === 0 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    await attempt(0);
+  }
+}
+
+/** The data plane of every vault of a loaded world, on its old port when free (else a new vaultUri). */
+async function reopenVaults(world: World, vaults: Ctx['vaults']): Promise<void> {
+  for (const resource of world.resources.values()) {
+    if (resource.type.toLowerCase() !== 'microsoft.keyvault/vaults') continue;
+    const props = resource.properties as { vaultUri?: string };
+    const old = props.vaultUri ? Number(new URL(props.vaultUri).port) : 0;
+    props.vaultUri = await vaults.open(resource.name, old);
+  }
 }

@@ -252,6 +252,14 @@ async function startParts(instance: ApiServerInstance): Promise<void> {
 
 export const kubernetesLab: LabPart = {
   name: 'kubernetes',
+  // The kubeconfig needs only the port and the certificates, not the binaries: written before a first build (minutes),
+  // so the worker and the Azure fake start on it at once and the Kubernetes steps retry until the API server answers.
+  async prepare() {
+    const pki = ensurePki(files().pki);
+    const ports = await ensurePorts();
+    if (runningPid(MAIN.pidFile) === undefined) writeKubeconfig(MAIN, pki, MAIN.port(ports));
+    return { KUBECONFIG: MAIN.kubeconfig };
+  },
   async start() {
     const started = Date.now();
     await startParts(MAIN);
@@ -268,6 +276,9 @@ export const kubernetesLab: LabPart = {
   },
   running: () => runningPid(MAIN.pidFile) !== undefined && runningPid(files().etcdPid) !== undefined,
 };
+
+/** Stops the main API server alone (etcd and its data stay): `kubernetesLab.start()` brings it back. */
+export const stopKubeApiServer = (): Promise<boolean> => stopDaemon(MAIN.pidFile);
 
 /** A cluster on which gMSA is not enabled: a real API server, without the GMSACredentialSpec CRD. */
 export const kubernetesWithoutGmsaLab: LabPart = {

@@ -95,8 +95,11 @@ export interface E2eLab {
    * `GET /v1/operations/{operationId}` until it has ended, within `timeoutMs`; returns its last view.
    */
   operate(id: string, kind: OperationKind, body?: object, timeoutMs?: number): Promise<OperationView>;
-  /** Starts worker/main.ts on this lab's queue and resolves once it polls. */
-  workerProcess(): Promise<WorkerProcess>;
+  /**
+   * Starts worker/main.ts on this lab's queue, with `env` on top (GMSA_WORKER_METRICS_ADDRESS…), and resolves once
+   * it polls.
+   */
+  workerProcess(env?: NodeJS.ProcessEnv): Promise<WorkerProcess>;
   close(): Promise<void>;
 }
 
@@ -215,7 +218,7 @@ export async function startE2eLab(o: E2eLabOptions): Promise<E2eLab> {
         { timeoutMs, intervalMs: 500, last: () => `${view?.status}: ${view?.phase}` },
       );
     },
-    async workerProcess() {
+    async workerProcess(extraEnv = {}) {
       const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
         cwd: PROJECT_ROOT,
         env: {
@@ -224,6 +227,7 @@ export async function startE2eLab(o: E2eLabOptions): Promise<E2eLab> {
           GMSA_CODEC_KEYS: ringEntry,
           GMSA_CODEC_KEYS_FILE: '',
           LOG_LEVEL: 'info',
+          ...extraEnv,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
