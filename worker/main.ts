@@ -8,6 +8,7 @@ import { readWorkerConfig } from './config/index.js';
 import { createWorker, prebuiltWorkflowBundle, WORKFLOWS_PATH } from './create-worker.js';
 import { createLogger } from '../config/logger.js';
 import { workerHistogramBuckets } from '../contract/metrics.js';
+import { missingSearchAttributes, registerCommands } from '../temporal/namespace-check.js';
 
 async function main(): Promise<void> {
   let config;
@@ -46,6 +47,19 @@ async function main(): Promise<void> {
         }
       : {}),
   });
+  // A namespace without the product's search attributes would stall every run at its first upsert: say so now.
+  // A server that does not let this worker list them (permissions) is not refused: the runs will tell.
+  const missing = await missingSearchAttributes(config.temporal).catch((err: unknown) => {
+    log.warn({ err: (err as Error).message }, 'could not list the namespace search attributes');
+    return [];
+  });
+  if (missing.length) {
+    console.error(
+      `worker: namespace ${config.temporal.namespace} lacks the search attributes ${missing.join(', ')}; ` +
+        `register them first:\n${registerCommands(config.temporal.namespace, missing).join('\n')}`,
+    );
+    process.exit(2);
+  }
   const worker = await createWorker({
     settings: config.temporal,
     activities,

@@ -66,6 +66,14 @@ export const keyVault: StepPolicy = { ...azureLongRunning, startToClose: '10 min
  */
 export const dataPlane: StepPolicy = { ...quick, maxAttempts: 30, maxIntervalMs: 30_000 };
 
+/**
+ * Writes to the cluster's Kubernetes API: seconds each, but the API server can be away for minutes (an AKS control
+ * plane upgrade; the lab's first build of its kube-apiserver, 5 to 25 minutes on two cores), and a step that needs
+ * it waits rather than fails: the attempts, at most a minute apart, cover about 40 minutes. A refusal (403, an
+ * invalid object) is not retried at all (activities/kubernetes/errors.ts).
+ */
+export const kubernetes: StepPolicy = { ...quick, maxAttempts: 45 };
+
 /** The end-to-end check: a broken link rarely heals by retrying, a propagating role assignment does. */
 export const verification: StepPolicy = dataPlane;
 

@@ -36,6 +36,7 @@ import {
   dataPlane,
   KDS_MAX_WAIT_MS,
   keyVault,
+  kubernetes,
   quick,
   removal,
   verification,
@@ -388,7 +389,7 @@ export const provisionSteps = graph<ProvisionInput, ProvisionResults, ProvisionC
 
   step.activity('ensureCredentialSpec', {
     needs: ['getDomainFacts', 'ensureGmsa', 'ensureManagedIdentity', 'storeUserSecret', 'confirmAksGmsa'],
-    policy: quick,
+    policy: kubernetes,
     describe: (r) => `credential spec ${r.gmsa.credentialSpecName}`,
     input: (r, { getDomainFacts: domain, ensureManagedIdentity: mi, storeUserSecret: s, confirmAksGmsa: c }) => {
       const principalId = mi?.principalId ?? c.kubeletIdentity?.objectId;

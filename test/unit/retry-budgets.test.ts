@@ -11,6 +11,7 @@ import { msToNumber as msOf } from '@temporalio/common/lib/time.js';
 import {
   azureLongRunning,
   dataPlane,
+  kubernetes,
   quick,
   removal,
   scaleSetWrite,
@@ -21,6 +22,13 @@ import type { StepPolicy } from '../../workflows/step-policies.js';
 const MINUTE = 60_000;
 /** The waits between attempts when every failure asks for `delayMs`: the server waits exactly that each time. */
 const budgetMs = (p: StepPolicy, delayMs: number) => (p.maxAttempts - 1) * delayMs;
+/** The waits between attempts on the policy's own backoff (a refused connection names no delay). */
+const backoffMs = (p: StepPolicy) => {
+  let total = 0;
+  for (let n = 1; n < p.maxAttempts; n++)
+    total += Math.min(p.initialIntervalMs * p.backoff ** (n - 1), p.maxIntervalMs);
+  return total;
+};
 
 describe('retry budgets', () => {
   // The latency model's bad cases: an AKS update 20 minutes, a VMSS update 6 (16 when throttled).
@@ -43,9 +51,15 @@ describe('retry budgets', () => {
     }
   });
 
+  test('a Kubernetes step waits out an API server away for 25 minutes (the lab building its own)', () => {
+    assert.ok(backoffMs(kubernetes) >= 25 * MINUTE, `kubernetes: ${backoffMs(kubernetes) / MINUTE} min`);
+    assert.ok(backoffMs(quick) < 25 * MINUTE, 'the quick policy alone would not');
+  });
+
   test('every step notices a dead worker within 20 s (its heartbeat timeout)', () => {
     for (const [name, p] of Object.entries({
       quick,
+      kubernetes,
       azureLongRunning,
       scaleSetWrite,
       dataPlane,

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Context } from '@temporalio/activity';
+import { msToTs } from '@temporalio/common/lib/time.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PROJECT_ROOT } from '../../lab/paths.js';
 import { KeyRing } from '../../temporal/codec.js';
@@ -61,6 +62,33 @@ describe('worker process', () => {
       assert.equal(code, 2, `exit code for ${JSON.stringify(settings)}: ${out}`);
       assert.match(out, message);
     }
+  });
+
+  test('a namespace without the search attributes stops it at start, naming them and how to register them', async () => {
+    const namespace = `no-attributes-${process.pid}-${Date.now()}`;
+    await env.connection.workflowService.registerNamespace({
+      namespace,
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
+    });
+    // A new namespace reaches the frontend's cache within seconds.
+    await pollUntil('the namespace to be served', () =>
+      env.connection.operatorService.listSearchAttributes({ namespace }).then(
+        () => true,
+        () => undefined,
+      ),
+    );
+    const { code, out } = await runWorkerProcess({
+      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
+      TEMPORAL_NAMESPACE: namespace,
+      GMSA_TASK_QUEUE: uniqueQueue('attrs'),
+    });
+    assert.equal(code, 2, out);
+    assert.match(out, new RegExp(`namespace ${namespace} lacks the search attributes GmsaCluster, .*GmsaPhase`));
+    assert.match(
+      out,
+      new RegExp(`temporal operator search-attribute create --namespace ${namespace} --name GmsaPhase`),
+    );
+    assert.doesNotMatch(out, /worker started/);
   });
 
   test('SIGTERM stops a running worker cleanly', async () => {
