@@ -49,7 +49,8 @@ async function openRun(page: Page, stand: UiStand, id: string): Promise<Seen> {
     if (r.status() !== 200 && refusal === undefined) refusal = ((await r.json()) as { detail?: string }).detail;
   };
   page.on('response', (r) => void onResponse(r).catch(() => undefined));
-  await page.goto(workflowUrl(stand, id), { waitUntil: 'networkidle', timeout: 120_000 });
+  // Not 'networkidle': the page of a running run long-polls its history, so its network is never idle.
+  await page.goto(workflowUrl(stand, id), { waitUntil: 'load', timeout: 120_000 });
   const input = page
     .locator('h3, p, div')
     .filter({ hasText: /^Input$/ })
@@ -85,7 +86,7 @@ export async function signIn(page: Page, stand: UiStand, shots?: string): Promis
 
 /** The UI's codec settings, as the sign-in page says: the browser's own, the endpoint, credentials included. */
 export async function pointUiAtCodec(page: Page, stand: UiStand, shots?: string): Promise<void> {
-  await page.goto(workflowUrl(stand, stand.finishedId), { waitUntil: 'networkidle', timeout: 120_000 });
+  await page.goto(workflowUrl(stand, stand.finishedId), { waitUntil: 'load', timeout: 120_000 });
   await page.locator('[data-testid^="data-encoder-status"]').first().click();
   await page.getByText('Use my browser setting and ignore Cluster-level setting').click();
   await page.getByPlaceholder('Paste your endpoint here').fill(`${stand.apiUrl}/codec`);
@@ -100,15 +101,28 @@ export async function afterSignIn(page: Page, stand: UiStand, shots?: string): P
   return seen;
 }
 
+/** The approval timer's summary (workflows/steps.ts), as the Timeline shows it. */
+export const WAIT_SUMMARY = /waiting for an AD operator/;
+
 /** The waiting run: its page text once loaded (Timeline) and its User Metadata tab. */
 export async function waitingRun(page: Page, stand: UiStand, shots?: string) {
   await openRun(page, stand, stand.waitingId);
+  // The timer's summary is drawn once the history has loaded; the test says what it saw if it never is.
+  await page
+    .getByText(WAIT_SUMMARY)
+    .first()
+    .waitFor({ timeout: 60_000 })
+    .catch(() => undefined);
   const timeline = await page.locator('body').innerText();
   if (shots) await page.screenshot({ path: path.join(shots, 'waiting-run.png') });
   await page
     .getByRole('link', { name: 'User Metadata' })
     .or(page.getByRole('tab', { name: 'User Metadata' }))
     .click();
-  await page.waitForLoadState('networkidle');
+  await page
+    .getByText(/awaitAdApproval|waiting/)
+    .first()
+    .waitFor({ timeout: 30_000 })
+    .catch(() => undefined);
   return { timeline, metadata: await page.locator('body').innerText() };
 }

@@ -25,7 +25,7 @@ import {
   type View,
 } from '../support/e2e-lab.js';
 import { runOperation } from '../support/operations.js';
-import { historyOf, scheduleIds, type HistoryEvent } from '../support/temporal.js';
+import { collectPayloads, historyOf, isPatchMarker, scheduleIds, type HistoryEvent } from '../support/temporal.js';
 import { pollUntil } from '../support/poll.js';
 import { domainUserKey, SEARCH_ATTRIBUTES } from '../../temporal/search-attributes.js';
 
@@ -49,18 +49,14 @@ after(async () => {
   }
 });
 
-/** Every payload in a history, decoded with the lab's codec, as text; and the raw events. */
+/**
+ * Every payload in a history, decoded with the lab's codec, as text; and the raw events. Patch markers and search
+ * attributes are plain by design (the SDK's core and the server's index write them) and are in the raw events.
+ */
 async function historyText(events: HistoryEvent[]): Promise<string> {
-  const payloads: { metadata?: unknown; data?: Uint8Array | null }[] = [];
-  const walk = (x: unknown) => {
-    if (!x || typeof x !== 'object') return;
-    if ('data' in x && 'metadata' in x && (x as { data?: unknown }).data instanceof Uint8Array)
-      payloads.push(x as never);
-    for (const v of Object.values(x)) walk(v);
-  };
-  walk(events);
+  const payloads = collectPayloads(events).filter((p) => !isPatchMarker(p));
   const codec = lab.client.options.loadedDataConverter.payloadCodecs[0]!;
-  const decoded = await codec.decode(payloads as never);
+  const decoded = await codec.decode(payloads.map(({ metadata, data }) => ({ metadata, data })));
   return [JSON.stringify(events), ...decoded.map((p) => Buffer.from(p.data ?? []).toString('utf8'))].join('\n');
 }
 
