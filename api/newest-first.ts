@@ -11,7 +11,8 @@
  * no later row can start after it, and the read stops. A row out of that order (a store that sorts otherwise)
  * turns the early stop off for the read, so the answer stays right, only slower.
  */
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import type { Payload, PayloadCodec } from '@temporalio/common';
 import { InvalidRequest } from './errors.js';
 
 export interface PageRequest {
@@ -78,8 +79,34 @@ function decodeToken(token: string): Cursor {
   return { start: String(parsed[0]), runId: String(parsed[1]) };
 }
 
+/**
+ * The SDK's list decodes every row's memo with the client's codec, and a row needs none: that is an AES decryption
+ * per row for nothing, and one row whose memo this key ring cannot open (written with a key since dropped, or by
+ * another deployment's ring in a shared namespace) would fail the whole list. The list reads through a client whose
+ * codec turns every payload into null instead.
+ */
+const NO_PAYLOADS: PayloadCodec = {
+  encode: async (payloads: Payload[]) => payloads,
+  decode: async (payloads: Payload[]) =>
+    payloads.map(() => ({ metadata: { encoding: new TextEncoder().encode('binary/null') } })),
+};
+const listers = new WeakMap<Client, Client>();
+function lister(client: Client): Client {
+  let l = listers.get(client);
+  if (!l) {
+    l = new Client({
+      connection: client.connection,
+      namespace: client.options.namespace,
+      dataConverter: { payloadCodecs: [NO_PAYLOADS] },
+    });
+    listers.set(client, l);
+  }
+  return l;
+}
+
 /** Reads one page: the `limit` newest runs after the token's cursor, and a token for the next page if any. */
-export async function newestFirst(client: Client, req: PageRequest): Promise<Page> {
+export async function newestFirst(withCodec: Client, req: PageRequest): Promise<Page> {
+  const client = lister(withCodec);
   const cursor = req.pageToken ? decodeToken(req.pageToken) : undefined;
   const want = req.limit + 1; // one more than the page: whether there is a next page
   const keep = req.keep ?? (() => true);

@@ -17,6 +17,7 @@ import { OperationsService } from '../../api/operations-service.js';
 import { ProvisioningService } from '../../api/provisioning-service.js';
 import { OPERATION_WORKFLOWS, operationId } from '../../contract/operations.js';
 import { activityDoubles } from '../../lab/activity-doubles.js';
+import { dataConverter, KeyRing } from '../../temporal/codec.js';
 import { readTemporalSettings } from '../../temporal/settings.js';
 import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes.js';
 import { PROGRESS_MEMO, STEP_NAMES } from '../../workflows/definitions.js';
@@ -275,5 +276,43 @@ describe('listing, newest first, with a page token', () => {
         assert.equal(res.json().errors[0].field, '/querystring/pageToken');
       }
     }
+  });
+});
+
+describe('a row the API cannot decode', () => {
+  test('a run whose memo another key ring wrote is listed all the same: the list never decodes memos', async () => {
+    const mine = new Client({
+      connection: env.connection,
+      dataConverter: dataConverter(KeyRing.parse(KeyRing.generateEntry('mine'), 'test')),
+    });
+    const theirs = new Client({
+      connection: env.connection,
+      dataConverter: dataConverter(KeyRing.parse(KeyRing.generateEntry('theirs'), 'test')),
+    });
+    const cluster = uniqueCluster();
+    const r = request(cluster);
+    const id = `reads-foreign-memo-${r.gmsa.credentialSpecName}`;
+    // No worker: the run stays RUNNING with the memo it was started with, encrypted with a key the API lacks.
+    await theirs.workflow.start('provisionGmsa', {
+      taskQueue: uniqueQueue('foreign'),
+      workflowId: id,
+      args: [r],
+      memo: { [PROGRESS_MEMO]: { phase: 'theirs' } },
+      typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.cluster, value: cluster }],
+    });
+    const settings = readTemporalSettings({ TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS });
+    const app = await buildApp({ service: new ProvisioningService(mine, settings), tokens });
+    const list = await pollUntil('the run to be visible', async () => {
+      const res = await app.inject({ url: `/v1/provisionings?cluster=${cluster}`, headers });
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json() as { items: { id: string }[] };
+      return body.items.length > 0 && body;
+    });
+    assert.deepEqual(
+      list.items.map((i) => i.id),
+      [id],
+    );
+    await theirs.workflow.getHandle(id).terminate('test over');
+    await app.close();
   });
 });
