@@ -10,17 +10,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { temporal } from '@temporalio/proto';
 import type { ProvisionRequest } from '../../domain/request.js';
+import { mark, requestsSince, seedCluster, withOverride } from '../support/azure-lab.js';
 import {
-  admin,
-  mark,
-  requestsSince,
-  seedCluster,
-  windowsScaleSetIdentities,
-  withOverride,
-} from '../support/azure-lab.js';
-import {
-  accountsNamed,
-  identityIdOf,
   labRequest,
   removeBinding,
   removeByName,
@@ -30,6 +21,7 @@ import {
   type View,
   type WorkerProcess,
 } from '../support/e2e-lab.js';
+import { assertNothingTwice } from '../support/chaos.js';
 import { pollUntil } from '../support/poll.js';
 import { historyOf } from '../support/temporal.js';
 
@@ -161,39 +153,14 @@ test(
             `${ms(startedEvent?.eventTime) - killedAt} ms (from the history; it did not wait for the held create)`,
         );
 
-      await assertNothingTwice(since, cluster);
+      await assertNothingTwice(
+        lab,
+        since,
+        cluster,
+        made.map((m) => m.request),
+      );
     });
   },
 );
 
 /** Each run's objects exist once: one create of each Azure resource, one grant and one attachment, one AD account. */
-async function assertNothingTwice(since: number, cluster: Cluster) {
-  const log = await admin().requests(since);
-  assert.equal(log[0]?.seq, since + 1, "the fake's request log still holds every request of the runs");
-  const creates = (segment: string, name: string) =>
-    log.filter((r) => r.method === 'PUT' && r.status === 201 && new RegExp(`/${segment}/${name}$`, 'i').test(r.path));
-  const onScaleSets = await windowsScaleSetIdentities(cluster, lab.azure);
-  for (const { request } of made) {
-    const { keyVault, managedIdentity } = request.azure;
-    const rg = request.azure.resourceGroup ?? request.cluster.resourceGroup;
-    const sub = request.cluster.subscriptionId;
-    assert.equal(creates('vaults', keyVault.name).length, 1, `vault ${keyVault.name} created once`);
-    assert.equal(
-      creates('userAssignedIdentities', managedIdentity.name).length,
-      1,
-      `identity ${managedIdentity.name} created once`,
-    );
-    const identity = await lab.azure.msi(sub).userAssignedIdentities.get(rg, managedIdentity.name);
-    const policies = (await lab.azure.keyVault(sub).vaults.get(rg, keyVault.name)).properties.accessPolicies ?? [];
-    assert.equal(
-      policies.filter((p) => p.objectId === identity.principalId).length,
-      1,
-      `one access-policy entry for ${managedIdentity.name} on ${keyVault.name}`,
-    );
-    const identityId = identityIdOf(request).toLowerCase();
-    for (const [vmss, ids] of onScaleSets)
-      assert.equal(ids.filter((i) => i === identityId).length, 1, `${managedIdentity.name} once on ${vmss}`);
-    for (const sam of [request.gmsa.standardUser, `${request.gmsa.name}$`])
-      assert.equal((await accountsNamed(lab.ad, sam)).length, 1, `one AD account ${sam}`);
-  }
-}
