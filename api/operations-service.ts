@@ -35,7 +35,8 @@ import {
   UpstreamFailed,
 } from './errors.js';
 import { newestFirst } from './newest-first.js';
-import { RunReader } from './run-reader.js';
+import { READ_AGES, RunReader } from './run-reader.js';
+import { SharedReads, type ReadAges } from './shared-reads.js';
 import { apiStatus, readRun, failureMessage, failureType, runLinks, VISIBILITY_STATUS } from './run-views.js';
 import type { ListStatus, OperationList, OperationView } from './schemas.js';
 
@@ -44,6 +45,8 @@ export type InspectionKind = keyof typeof INSPECTION_WORKFLOWS;
 export interface OperationsServiceOptions {
   /** How long a GET of an inspection waits for its workflow's answer before 503 (default 60 s). */
   inspectionTimeoutMs?: number;
+  /** How old a view or list page may be when answered (api/shared-reads.ts); api/run-reader.ts's by default. */
+  readAges?: ReadAges;
 }
 
 /** What a POST's body adds to the operation's input (contract/operations.ts), validated by the route. */
@@ -66,16 +69,21 @@ const deadlineExceeded = (err: unknown): boolean => {
 export class OperationsService {
   /** Reads of an operation's view (api/run-reader.ts): closed runs kept, concurrent reads shared. */
   private readonly reads: RunReader<OperationView>;
+  private readonly pages: SharedReads<string, OperationList>;
 
   constructor(
     private readonly client: Client,
     private readonly settings: TemporalSettings,
     private readonly options: OperationsServiceOptions = {},
   ) {
+    const ages = options.readAges ?? READ_AGES;
     this.reads = new RunReader(
       (id) => this.describeOperation(id),
       (id, d) => this.view(id, d),
+      // Ages given are for every view, closed ones too (tests read back what they changed outside the API).
+      { ages, closedAges: options.readAges },
     );
+    this.pages = new SharedReads(ages);
   }
 
   links(id: string, bindingId: string) {
@@ -101,6 +109,8 @@ export class OperationsService {
         staticSummary: `${kind} of ${bindingId}`,
         typedSearchAttributes: bindingAttributes(bindingId, binding.typedSearchAttributes),
       });
+      this.reads.forget(id);
+      this.pages.forget();
       return { id, runId: handle.firstExecutionRunId };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new OperationRunning(id);
@@ -144,6 +154,10 @@ export class OperationsService {
     limit: number;
     pageToken?: string;
   }): Promise<OperationList> {
+    return this.pages.read(JSON.stringify(filter), () => this.readPage(filter));
+  }
+
+  private async readPage(filter: Parameters<OperationsService['list']>[0]): Promise<OperationList> {
     const types = (filter.kind ? [filter.kind] : OPERATION_KINDS).map(
       (k) => `WorkflowType = '${OPERATION_WORKFLOWS[k]}'`,
     );

@@ -37,7 +37,8 @@ import {
   ServiceUnavailable,
 } from './errors.js';
 import { newestFirst } from './newest-first.js';
-import { RunReader } from './run-reader.js';
+import { READ_AGES, RunReader } from './run-reader.js';
+import { SharedReads, type ReadAges } from './shared-reads.js';
 import { apiStatus, failureMessage, readRun, runLinks, VISIBILITY_STATUS } from './run-views.js';
 import type { ListStatus, ProvisioningList, ProvisioningView } from './schemas.js';
 
@@ -46,6 +47,8 @@ export interface ProvisioningServiceOptions {
   approvalKey?: Buffer;
   /** How long an approval may take to be checked by the run's worker before the API answers 503. */
   approvalTimeoutMs?: number;
+  /** How old a view or list page may be when answered (api/shared-reads.ts); api/run-reader.ts's by default. */
+  readAges?: ReadAges;
 }
 
 /** What the SDK's workflow answers an update it has no handler for: a run started before the update existed. */
@@ -56,16 +59,21 @@ export type ApprovedBy = 'update' | 'signal';
 
 export class ProvisioningService {
   private readonly reads: RunReader<ProvisioningView>;
+  private readonly pages: SharedReads<string, ProvisioningList>;
 
   constructor(
     private readonly client: Client,
     private readonly settings: TemporalSettings,
     private readonly options: ProvisioningServiceOptions = {},
   ) {
+    const ages = options.readAges ?? READ_AGES;
     this.reads = new RunReader(
       (id) => this.describe(id),
       (id, d) => this.view(id, d),
+      // Ages given are for every view, closed ones too (tests read back what they changed outside the API).
+      { ages, closedAges: options.readAges },
     );
+    this.pages = new SharedReads(ages);
   }
 
   links(id: string) {
@@ -89,6 +97,9 @@ export class ProvisioningService {
           { key: SEARCH_ATTRIBUTES.domainUser, value: domainUserKey(request.domain.fqdn, request.gmsa.standardUser) },
         ],
       });
+      // A rerun of a finished id: its next read is of the new run, and the lists show it.
+      this.reads.forget(id);
+      this.pages.forget();
       return { id, runId: handle.firstExecutionRunId };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new AlreadyRunning(id);
@@ -103,6 +114,10 @@ export class ProvisioningService {
     limit: number;
     pageToken?: string;
   }): Promise<ProvisioningList> {
+    return this.pages.read(JSON.stringify(filter), () => this.readPage(filter));
+  }
+
+  private async readPage(filter: Parameters<ProvisioningService['list']>[0]): Promise<ProvisioningList> {
     const clauses = [`WorkflowType = '${PROVISION_WORKFLOW}'`];
     // The route's schema allows only name characters here, so quoting is safe.
     if (filter.cluster) clauses.push(`${SEARCH_ATTRIBUTES.cluster.name} = '${filter.cluster.toLowerCase()}'`);

@@ -1,8 +1,10 @@
 /**
  * Status reads under load (issue 16): what `GET /v1/provisionings/{id}` and the list cost when many clients poll.
  * A throwaway dev server, the worker as a process of its own (bench/status/worker.ts, zero-latency activity
- * doubles) so its CPU time is measured apart, the API in this process on a real HTTP port, encrypted payloads.
- * Half the runs completed, half running and waiting for approval.
+ * doubles) so its CPU time is measured apart, the API in this process on a real HTTP port, encrypted payloads, and
+ * the clients in a process of their own (bench/status/clients.ts), each a keep-alive connection calling in a loop.
+ * Half the runs completed, half running and waiting for approval. The API answers from views a moment old
+ * (api/run-reader.ts's ages, printed with the figures).
  *
  *   npm run bench:status -- --clients 50 --runs 200 [--seconds 10]
  *   npm run bench:status -- --list-check     500 runs, pages of 50: every run once, newest first
@@ -20,6 +22,8 @@ import { Client, Connection } from '@temporalio/client';
 import { buildApp } from '../api/app.js';
 import { TokenTable } from '../api/auth.js';
 import { ProvisioningService } from '../api/provisioning-service.js';
+import { CLOSED_READ_AGES, READ_AGES } from '../api/run-reader.js';
+import type { ReadAges } from '../api/shared-reads.js';
 import { exampleRequest } from '../lab/example-request.js';
 import { freePort } from '../lab/process.js';
 import { temporalLab } from '../lab/temporal.js';
@@ -27,6 +31,7 @@ import { dataConverter, KeyRing } from '../temporal/codec.js';
 import { readTemporalSettings } from '../temporal/settings.js';
 import { PROVISION_WORKFLOW } from '../workflows/definitions.js';
 import { cpuSecondsOf } from './fleet/product.js';
+import type { Phase, PhaseResult } from './status/clients.js';
 
 const TOKEN = 'bench-operator-token-000000';
 const QUEUE = 'bench-status';
@@ -78,20 +83,18 @@ async function post(api: Api, i: number, requireAdApproval: boolean) {
   return api.call<{ id: string; runId: string }>('POST', '/v1/provisionings', body);
 }
 
-/** `clients` loops calling `one` until `seconds` have passed; the latency of every call in ms. */
-async function load(clients: number, seconds: number, one: (client: number) => Promise<void>): Promise<number[]> {
-  const until = performance.now() + seconds * 1000;
-  const out: number[] = [];
-  await Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
-      while (performance.now() < until) {
-        const t0 = performance.now();
-        await one(c);
-        out.push(performance.now() - t0);
-      }
-    }),
-  );
-  return out;
+/** Runs one phase in the clients' process (bench/status/clients.ts). */
+function load(clients: ChildProcess, phase: Phase): Promise<PhaseResult> {
+  return new Promise((resolve, reject) => {
+    clients.once('message', (r) => resolve(r as PhaseResult));
+    clients.once('exit', (code) => reject(new Error(`the bench clients exited (${code})`)));
+    clients.send(phase);
+  });
+}
+
+function startClients(): ChildProcess {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'status', 'clients.ts');
+  return spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 async function readBench(api: Api, worker: ChildProcess, client: Client): Promise<void> {
@@ -116,36 +119,29 @@ async function readBench(api: Api, worker: ChildProcess, client: Client): Promis
   // One read of each completed run before measuring: its view is then the API's kept one, as in steady state.
   for (const r of ids.filter((r) => !r.running)) await api.call('GET', `/v1/provisionings/${r.id}`);
 
-  const byKind = { running: [] as number[], completed: [] as number[] };
+  const clients = startClients();
+  const phase = { url: api.url, token: TOKEN, clients: CLIENTS, seconds: SECONDS };
   let cpu0 = cpuSecondsOf(worker.pid) ?? NaN;
-  const reads = await load(CLIENTS, SECONDS, async () => {
-    const r = ids[Math.floor(Math.random() * ids.length)]!;
-    const t0 = performance.now();
-    await api.call('GET', `/v1/provisionings/${r.id}`);
-    byKind[r.running ? 'running' : 'completed'].push(performance.now() - t0);
-  });
+  const reads = await load(clients, { ...phase, mode: 'get', paths: ids.map((r) => `/v1/provisionings/${r.id}`) });
   const readCpu = (cpuSecondsOf(worker.pid) ?? NaN) - cpu0;
-
-  const tokens: (string | undefined)[] = Array.from({ length: CLIENTS }, () => undefined);
   cpu0 = cpuSecondsOf(worker.pid) ?? NaN;
-  const lists = await load(CLIENTS, SECONDS, async (c) => {
-    const t = tokens[c];
-    const page = await api.call<{ nextPageToken?: string }>(
-      'GET',
-      `/v1/provisionings?limit=50${t ? `&pageToken=${encodeURIComponent(t)}` : ''}`,
-    );
-    tokens[c] = page.nextPageToken;
-  });
+  const lists = await load(clients, { ...phase, mode: 'list', paths: ['/v1/provisionings?limit=50'] });
   const listCpu = (cpuSecondsOf(worker.pid) ?? NaN) - cpu0;
+  clients.disconnect();
+  const of = (running: boolean) => reads.byPath.filter((_, i) => ids[i]!.running === running).flat();
+  const errors = reads.errors + lists.errors;
+  if (errors > 0) throw new Error(`${errors} reads failed`);
 
   console.log(
     `status reads: ${RUNS} runs (${RUNS / 2} completed, ${RUNS / 2} waiting for approval), ${CLIENTS} clients, ` +
       `${SECONDS} s per phase, encrypted payloads, ${os.cpus().length} cores`,
   );
-  console.log(`  GET /v1/provisionings/{id}        ${figures(reads, SECONDS)}`);
-  console.log(`    completed runs                  ${figures(byKind.completed, SECONDS)}`);
-  console.log(`    running runs                    ${figures(byKind.running, SECONDS)}`);
-  console.log(`  GET /v1/provisionings?limit=50    ${figures(lists, SECONDS)}  (following nextPageToken)`);
+  const ages = (a: ReadAges) => `${a.freshMs} ms fresh, ${a.maxAgeMs} ms at most`;
+  console.log(`  answers from views: running ${ages(READ_AGES)}; closed ${ages(CLOSED_READ_AGES)}`);
+  console.log(`  GET /v1/provisionings/{id}        ${figures(reads.byPath.flat(), SECONDS)}`);
+  console.log(`    completed runs                  ${figures(of(false), SECONDS)}`);
+  console.log(`    running runs                    ${figures(of(true), SECONDS)}`);
+  console.log(`  GET /v1/provisionings?limit=50    ${figures(lists.byPath[0]!, SECONDS)}  (following nextPageToken)`);
   console.log(
     `  worker CPU: ${readCpu.toFixed(2)} s during the reads (${((readCpu / SECONDS) * 100).toFixed(0)} % of a core), ` +
       `${listCpu.toFixed(2)} s during the list`,

@@ -8,6 +8,7 @@ import { Type, type TSchema } from 'typebox';
 import type { OperationKind } from '../../contract/operations.js';
 import { requirePermission } from '../plugins/auth.js';
 import type { OperationsService } from '../operations-service.js';
+import { keptJson } from './kept-json.js';
 import {
   AccessReport,
   DeprovisionBody,
@@ -73,6 +74,8 @@ const wantsJson = (req: FastifyRequest) => {
 };
 
 export const operationRoutes: FastifyPluginAsync<OperationRoutesOptions> = async (plain, { operations }) => {
+  const sendList = keptJson();
+  const sendView = keptJson();
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
 
   for (const { kind, body, summary, description } of STARTS) {
@@ -117,14 +120,17 @@ export const operationRoutes: FastifyPluginAsync<OperationRoutesOptions> = async
         response: { 200: OperationList, ...problems },
       },
     },
-    async (req) =>
-      operations.list({
-        binding: req.query.binding,
-        kind: req.query.kind,
-        status: req.query.status,
-        limit: req.query.limit ?? 50,
-        pageToken: req.query.pageToken,
-      }),
+    async (req, reply) =>
+      sendList(
+        reply,
+        await operations.list({
+          binding: req.query.binding,
+          kind: req.query.kind,
+          status: req.query.status,
+          limit: req.query.limit ?? 50,
+          pageToken: req.query.pageToken,
+        }),
+      ),
   );
 
   app.get(
@@ -139,7 +145,7 @@ export const operationRoutes: FastifyPluginAsync<OperationRoutesOptions> = async
         response: { 200: OperationView, ...problems },
       },
     },
-    async (req) => operations.get(req.params.operationId),
+    async (req, reply) => sendView(reply, await operations.get(req.params.operationId)),
   );
 
   app.get(

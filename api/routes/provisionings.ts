@@ -10,6 +10,7 @@ import { ProvisionRequestSchema } from '../../domain/request.js';
 import { InvalidRequest } from '../errors.js';
 import { powerShellParamsSchema, requestDocSchema } from '../openapi.js';
 import { requirePermission } from '../plugins/auth.js';
+import { keptJson } from './kept-json.js';
 import type { ProvisioningService } from '../provisioning-service.js';
 import { Accepted, ApproveBody, IdParams, ListQuery, Problem, ProvisioningList, ProvisioningView } from '../schemas.js';
 
@@ -23,6 +24,8 @@ const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: 
 export const provisioningRoutes: FastifyPluginAsync<ProvisioningRoutesOptions> = async (plain, opts) => {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { service } = opts;
+  const sendList = keptJson();
+  const sendView = keptJson();
 
   app.post(
     '/v1/provisionings',
@@ -64,13 +67,16 @@ export const provisioningRoutes: FastifyPluginAsync<ProvisioningRoutesOptions> =
         response: { 200: ProvisioningList, ...problems },
       },
     },
-    async (req) =>
-      service.list({
-        status: req.query.status,
-        cluster: req.query.cluster,
-        limit: req.query.limit ?? 50,
-        pageToken: req.query.pageToken,
-      }),
+    async (req, reply) =>
+      sendList(
+        reply,
+        await service.list({
+          status: req.query.status,
+          cluster: req.query.cluster,
+          limit: req.query.limit ?? 50,
+          pageToken: req.query.pageToken,
+        }),
+      ),
   );
 
   app.get(
@@ -83,7 +89,7 @@ export const provisioningRoutes: FastifyPluginAsync<ProvisioningRoutesOptions> =
         response: { 200: ProvisioningView, ...problems },
       },
     },
-    async (req) => service.get(req.params.id),
+    async (req, reply) => sendView(reply, await service.get(req.params.id)),
   );
 
   app.post(

@@ -49,7 +49,9 @@ async function stack(overrides: Overrides, bundle?: WorkflowBundleWithSourceMap)
   };
   const client = new Client({ connection: env.connection, interceptors: { workflow: [count] } });
   const settings = { ...readTemporalSettings({ TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS }), taskQueue };
-  const app = await buildApp({ service: new ProvisioningService(client, settings), tokens });
+  // Every GET reads Temporal (no view kept for a moment): the tests count what one read costs.
+  const service = new ProvisioningService(client, settings, { readAges: { freshMs: 0, maxAgeMs: 0 } });
+  const app = await buildApp({ service, tokens });
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
