@@ -2,8 +2,10 @@
  * How the API reads one run's view cheaply (issue 16): a closed run cannot change, so its view is kept by run id
  * (bounded, least recently read out first) and only a describe, to learn the id's latest run, reaches Temporal.
  * Reads of the same id share one read, and are answered from it for a moment after (api/shared-reads.ts): a
- * dashboard or fifty `watch`es polling one running provisioning cost the worker one query a second, not one each
- * (every query is a workflow task on the worker), and a poll seldom waits for Temporal at all.
+ * dashboard or fifty `watch`es polling one running provisioning cost Temporal one describe a second, not one each,
+ * and a poll seldom waits for Temporal at all. A running run's view is rebuilt (a query, which is a workflow task on
+ * the worker) only when the describe shows something new: a run waiting for approval for hours costs the worker
+ * nothing however often it is read.
  */
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { SharedReads, type ReadAges } from './shared-reads.js';
@@ -23,8 +25,18 @@ export interface BuiltView<V> {
   complete: boolean;
 }
 
+/**
+ * What a running run's view was built from, when the same view would be built again from it: a workflow's state,
+ * and so what its query answers, changes only with a new event in its history. A pending activity's attempts,
+ * heartbeats and backoff change without one (and with the clock), so a run with one is built again each time.
+ */
+const sourceOf = (d: WorkflowExecutionDescription) =>
+  d.raw.pendingActivities?.length ? undefined : `${d.runId} ${d.historyLength}`;
+
 export class RunReader<V> {
   private readonly closed = new Map<string, V>();
+  /** Running runs' last views by id, with what each was built from. */
+  private readonly running = new Map<string, { source: string; view: V }>();
   private readonly recent: SharedReads<string, { view: V; closed: boolean }>;
 
   constructor(
@@ -60,19 +72,33 @@ export class RunReader<V> {
 
   private async load(id: string): Promise<{ view: V; closed: boolean }> {
     const d = await this.describe(id);
-    const running = d.status.name === 'RUNNING';
-    const kept = running ? undefined : this.closed.get(d.runId);
+    if (d.status.name === 'RUNNING') return { view: await this.buildRunning(id, d), closed: false };
+    this.running.delete(id);
+    const kept = this.closed.get(d.runId);
     if (kept) {
-      // Map order is insertion order: moving it to the end makes the first entry the least recently read.
-      this.closed.delete(d.runId);
-      this.closed.set(d.runId, kept);
+      keep(this.closed, d.runId, kept, this.capacity);
       return { view: kept, closed: true };
     }
     const { view, complete } = await this.build(id, d);
-    if (!running && complete) {
-      this.closed.set(d.runId, view);
-      if (this.closed.size > this.capacity) this.closed.delete(this.closed.keys().next().value!);
-    }
-    return { view, closed: !running && complete };
+    if (complete) keep(this.closed, d.runId, view, this.capacity);
+    return { view, closed: complete };
   }
+
+  private async buildRunning(id: string, d: WorkflowExecutionDescription): Promise<V> {
+    const source = sourceOf(d);
+    const last = this.running.get(id);
+    if (source !== undefined && last?.source === source) return last.view;
+    const { view, complete } = await this.build(id, d);
+    // Incomplete (its query failed) or built from a pending activity: built again next time.
+    if (complete && source !== undefined) keep(this.running, id, { source, view }, this.capacity);
+    else this.running.delete(id);
+    return view;
+  }
+}
+
+/** Map order is insertion order: the first entry is the least recently set, and goes first past `capacity`. */
+function keep<K, T>(map: Map<K, T>, key: K, value: T, capacity: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > capacity) map.delete(map.keys().next().value!);
 }

@@ -10,7 +10,8 @@
  *   npm run bench:status -- --list-check     500 runs, pages of 50: every run once, newest first
  *
  * Prints p50, p99 and requests per second for one run's GET (completed and running apart too) and for the list
- * (each client following nextPageToken), and the worker's CPU time during each phase.
+ * (each client following nextPageToken), and the CPU each process took during each phase: the API, the worker,
+ * the Temporal server and the clients share this machine's cores.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,7 +26,7 @@ import { ProvisioningService } from '../api/provisioning-service.js';
 import { CLOSED_READ_AGES, READ_AGES } from '../api/run-reader.js';
 import type { ReadAges } from '../api/shared-reads.js';
 import { exampleRequest } from '../lab/example-request.js';
-import { freePort } from '../lab/process.js';
+import { freePort, runningPid } from '../lab/process.js';
 import { temporalLab } from '../lab/temporal.js';
 import { dataConverter, KeyRing } from '../temporal/codec.js';
 import { readTemporalSettings } from '../temporal/settings.js';
@@ -97,7 +98,21 @@ function startClients(): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
-async function readBench(api: Api, worker: ChildProcess, client: Client): Promise<void> {
+/** CPU seconds so far of each process the reads cost: the API (this process), the worker, the server, the clients. */
+type Cpu = Record<'api' | 'worker' | 'server' | 'clients', number>;
+function cpuOf(pids: { worker?: number; server?: number; clients?: number }): Cpu {
+  const { user, system } = process.cpuUsage();
+  return {
+    api: (user + system) / 1e6,
+    worker: cpuSecondsOf(pids.worker) ?? NaN,
+    server: cpuSecondsOf(pids.server) ?? NaN,
+    clients: cpuSecondsOf(pids.clients) ?? NaN,
+  };
+}
+const cpuLine = (a: Cpu, b: Cpu) =>
+  (Object.keys(a) as (keyof Cpu)[]).map((k) => `${k} ${(((b[k] - a[k]) / SECONDS) * 100).toFixed(0)} %`).join(', ');
+
+async function readBench(api: Api, worker: ChildProcess, client: Client, serverPid?: number): Promise<void> {
   // Started eight at a time: the setup is not what this measures.
   const ids: { id: string; running: boolean }[] = [];
   for (let i = 0; i < RUNS; i += 8) {
@@ -120,13 +135,13 @@ async function readBench(api: Api, worker: ChildProcess, client: Client): Promis
   for (const r of ids.filter((r) => !r.running)) await api.call('GET', `/v1/provisionings/${r.id}`);
 
   const clients = startClients();
+  const pids = { worker: worker.pid, server: serverPid, clients: clients.pid };
   const phase = { url: api.url, token: TOKEN, clients: CLIENTS, seconds: SECONDS };
-  let cpu0 = cpuSecondsOf(worker.pid) ?? NaN;
+  const cpu0 = cpuOf(pids);
   const reads = await load(clients, { ...phase, mode: 'get', paths: ids.map((r) => `/v1/provisionings/${r.id}`) });
-  const readCpu = (cpuSecondsOf(worker.pid) ?? NaN) - cpu0;
-  cpu0 = cpuSecondsOf(worker.pid) ?? NaN;
+  const cpu1 = cpuOf(pids);
   const lists = await load(clients, { ...phase, mode: 'list', paths: ['/v1/provisionings?limit=50'] });
-  const listCpu = (cpuSecondsOf(worker.pid) ?? NaN) - cpu0;
+  const cpu2 = cpuOf(pids);
   clients.disconnect();
   const of = (running: boolean) => reads.byPath.filter((_, i) => ids[i]!.running === running).flat();
   const errors = reads.errors + lists.errors;
@@ -142,10 +157,8 @@ async function readBench(api: Api, worker: ChildProcess, client: Client): Promis
   console.log(`    completed runs                  ${figures(of(false), SECONDS)}`);
   console.log(`    running runs                    ${figures(of(true), SECONDS)}`);
   console.log(`  GET /v1/provisionings?limit=50    ${figures(lists.byPath[0]!, SECONDS)}  (following nextPageToken)`);
-  console.log(
-    `  worker CPU: ${readCpu.toFixed(2)} s during the reads (${((readCpu / SECONDS) * 100).toFixed(0)} % of a core), ` +
-      `${listCpu.toFixed(2)} s during the list`,
-  );
+  console.log(`  CPU, of one core, during the reads: ${cpuLine(cpu0, cpu1)}`);
+  console.log(`  CPU, of one core, during the list:  ${cpuLine(cpu1, cpu2)}`);
 }
 
 /** 500 runs, paged by 50 while new runs start between pages: each seen once, newest first, none of the new. */
@@ -217,7 +230,7 @@ async function main(): Promise<number> {
     };
     let ok = true;
     if (opts['list-check']) ok = await listCheck(api, client);
-    else await readBench(api, worker, client);
+    else await readBench(api, worker, client, runningPid(path.join(dir, 'temporal.pid')));
     await app.close();
     await connection.close();
     return ok ? 0 : 1;

@@ -171,6 +171,35 @@ describe('reading one run', () => {
         .catch(() => undefined);
     });
   });
+
+  test('a waiting run is queried once however often it is read; a new event in its history asks again', async () => {
+    // Every read describes the run (no view kept for a moment): only what the describe shows decides.
+    const a = await api(uniqueQueue('reads'), { readAges: { freshMs: 0, maxAgeMs: 0 } });
+    const { id } = await a.service.start(request(uniqueCluster(), { options: { requireAdApproval: true } }));
+    const w = await worker(a.taskQueue);
+    const watcher = await api(a.taskQueue);
+    await w.runUntil(async () => {
+      await pollUntil('the run to wait for approval', async () => {
+        const v = await watcher.service.get(id);
+        return v.steps.find((s) => s.name === 'awaitAdApproval')?.status === 'waiting';
+      });
+      const [q0, d0] = [queriesOf(id), describesOf(id)];
+      const first = await a.service.get(id);
+      for (let i = 0; i < 5; i++) assert.equal(await a.service.get(id), first, 'the same view');
+      assert.equal(describesOf(id) - d0, 6, 'each read described the run');
+      assert.equal(queriesOf(id) - q0, 1, 'one query: its history did not grow');
+      // A signal it has no handler for: new events, the same state, and a query to learn that.
+      const length = (await client.workflow.getHandle(id).describe()).historyLength;
+      await client.workflow.getHandle(id).signal('notASignalOfThisWorkflow');
+      await pollUntil('the signal to be in its history', async () => {
+        return (await client.workflow.getHandle(id).describe()).historyLength > length;
+      });
+      const again = await a.service.get(id);
+      assert.equal(queriesOf(id) - q0, 2, 'asked again');
+      assert.deepEqual(again, first);
+      await client.workflow.getHandle(id).terminate('test done');
+    });
+  });
 });
 
 interface Summary {
