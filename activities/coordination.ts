@@ -12,6 +12,7 @@ import {
   type CoordinationActivities,
   type QueueScaleSetChangeInput,
 } from '../contract/coordination.js';
+import { WORKFLOW_TASK_TIMEOUT } from '../temporal/run-options.js';
 
 export function createQueueActivity(): Pick<CoordinationActivities, 'queueScaleSetChange'> {
   async function queueScaleSetChange(input: QueueScaleSetChangeInput): Promise<{ coordinator: string }> {
@@ -21,6 +22,7 @@ export function createQueueActivity(): Pick<CoordinationActivities, 'queueScaleS
       workflowId,
       taskQueue: ctx.info.taskQueue,
       args: [{ target: input.target }],
+      workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
       signal: SCALE_SET_CHANGE_SIGNAL,
       signalArgs: [input.change],
       staticSummary: `identities of the scale set of pool ${input.target.pool} in ${input.target.nodeResourceGroup}`,

@@ -39,6 +39,7 @@ import { READ_AGES, RunReader } from './run-reader.js';
 import { SharedReads, type ReadAges } from './shared-reads.js';
 import { apiStatus, readRun, failureMessage, failureType, runLinks, VISIBILITY_STATUS } from './run-views.js';
 import type { ListStatus, OperationList, OperationView } from './schemas.js';
+import { WORKFLOW_TASK_TIMEOUT } from '../temporal/run-options.js';
 
 export type InspectionKind = keyof typeof INSPECTION_WORKFLOWS;
 
@@ -107,6 +108,7 @@ export class OperationsService {
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
         staticSummary: `${kind} of ${bindingId}`,
+        workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
         typedSearchAttributes: bindingAttributes(bindingId, binding.typedSearchAttributes),
       });
       this.reads.forget(id);
@@ -216,6 +218,7 @@ export class OperationsService {
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowExecutionTimeout: INSPECTION_RUN_TIMEOUT,
+      workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
       staticSummary: `${kind} of ${bindingId}`,
       typedSearchAttributes: bindingAttributes(bindingId, binding.typedSearchAttributes),
     });

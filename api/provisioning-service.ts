@@ -41,6 +41,7 @@ import { READ_AGES, RunReader } from './run-reader.js';
 import { SharedReads, type ReadAges } from './shared-reads.js';
 import { apiStatus, failureMessage, readRun, runLinks, VISIBILITY_STATUS } from './run-views.js';
 import type { ListStatus, ProvisioningList, ProvisioningView } from './schemas.js';
+import { WORKFLOW_TASK_TIMEOUT } from '../temporal/run-options.js';
 
 export interface ProvisioningServiceOptions {
   /** The key approvals are signed with (GMSA_APPROVAL_KEY); without it the API cannot approve. */
@@ -91,6 +92,7 @@ export class ProvisioningService {
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
         staticSummary: provisionSummary(request),
+        workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
         typedSearchAttributes: [
           { key: SEARCH_ATTRIBUTES.cluster, value: request.cluster.name.toLowerCase() },
           { key: SEARCH_ATTRIBUTES.spec, value: request.gmsa.credentialSpecName },

@@ -56,8 +56,11 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
     ...(o.maxCachedWorkflows ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),
     ...(o.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities } : {}),
     // A run's next task waits this long for the worker that has it cached before any worker takes it (the SDK's
-    // default is 10 s): when that worker has died, the run moves on after 3 s.
-    stickyQueueScheduleToStartTimeout: '3s',
+    // default is 10 s): when that worker has died, the run moves on after 2 s.
+    stickyQueueScheduleToStartTimeout: '2s',
+    // The SDK holds heartbeats back to 0.8 × the heartbeat timeout unless this is shorter: the server would then
+    // see an attempt's last beat up to 4 s late, and notice a dead worker only as late.
+    maxHeartbeatThrottleInterval: '1s',
     ...o.extra,
     // The step metrics (worker/step-metrics.ts) on every attempt, whatever interceptors a caller adds.
     interceptors: {

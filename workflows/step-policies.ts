@@ -19,10 +19,11 @@ export interface StepPolicy {
 
 /**
  * Every step's heartbeat timeout: an attempt on a worker that died (kill -9, a lost node) is retried on another
- * this long after its last heartbeat. The keep-alive beats every third of it, so only a worker stalled for
- * seconds misses one.
+ * this long after its last heartbeat. The keep-alive beats every third of it and the worker sends each beat
+ * within a second (worker/create-worker.ts), so a dead worker is noticed 3-5 s after it dies, and only a worker
+ * stalled for over 3 s misses a beat.
  */
-export const HEARTBEAT: Duration = '10 seconds';
+export const HEARTBEAT: Duration = '5 seconds';
 
 /**
  * LDAP, Kubernetes and plain ARM calls: seconds each. Every step heartbeats (activities/keep-alive.ts), so a
@@ -42,7 +43,7 @@ export const quick: StepPolicy = {
  * 40 s to 16 minutes. The attempts are many because Azure's "another operation is in progress" lasts as long as
  * that other operation: each such 409 retries after a jittered 10-30 s (activities/azure/errors.ts), or Azure's
  * Retry-After, for 25 to 75 minutes in all (test/unit/retry-budgets.test.ts adds it up). The heartbeat is short: an
- * attempt on a dead worker is retried elsewhere within 10 s and resumes the operation from its heartbeat.
+ * attempt on a dead worker is retried elsewhere within 5 s and resumes the operation from its heartbeat.
  */
 export const azureLongRunning: StepPolicy = {
   startToClose: '30 minutes',
