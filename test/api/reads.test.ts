@@ -90,6 +90,23 @@ async function worker(taskQueue: string, bundle?: WorkflowBundleWithSourceMap) {
   });
 }
 
+/**
+ * A run of `a`'s that waits for approval, with a worker up while `body` reads it. It is watched through another API
+ * until it waits, so that `a` has read nothing yet when `body` starts counting.
+ */
+async function whileWaiting(a: Awaited<ReturnType<typeof api>>, body: (id: string) => Promise<void>) {
+  const { id } = await a.service.start(request(uniqueCluster(), { options: { requireAdApproval: true } }));
+  const w = await worker(a.taskQueue);
+  const watcher = await api(a.taskQueue);
+  await w.runUntil(async () => {
+    await pollUntil('the run to wait for approval', async () => {
+      const v = await watcher.service.get(id);
+      return v.steps.find((s) => s.name === 'awaitAdApproval')?.status === 'waiting';
+    });
+    await body(id);
+  });
+}
+
 describe('reading one run', () => {
   test('a finished run is read from its memo: no worker runs, no query is sent, and the view is complete', async () => {
     const a = await api();
@@ -142,15 +159,7 @@ describe('reading one run', () => {
     // Views a minute fresh: what this counts does not then depend on how fast the machine is (the ages
     // themselves are api/shared-reads.ts's, tested on a clock of their own).
     const a = await api(uniqueQueue('reads'), { readAges: { freshMs: 60_000, maxAgeMs: 60_000 } });
-    const { id } = await a.service.start(request(uniqueCluster(), { options: { requireAdApproval: true } }));
-    const w = await worker(a.taskQueue);
-    // Watched through another API, so that this one has read nothing yet when the counting starts.
-    const watcher = await api(a.taskQueue);
-    await w.runUntil(async () => {
-      await pollUntil('the run to wait for approval', async () => {
-        const v = await watcher.service.get(id);
-        return v.steps.find((s) => s.name === 'awaitAdApproval')?.status === 'waiting';
-      });
+    await whileWaiting(a, async (id) => {
       const before = queriesOf(id);
       // Twenty reads begun in the same turn of the event loop: all of them are in flight together.
       const views = await Promise.all(Array.from({ length: 20 }, () => a.service.get(id)));
@@ -175,14 +184,7 @@ describe('reading one run', () => {
   test('a waiting run is queried once however often it is read; a new event in its history asks again', async () => {
     // Every read describes the run (no view kept for a moment): only what the describe shows decides.
     const a = await api(uniqueQueue('reads'), { readAges: { freshMs: 0, maxAgeMs: 0 } });
-    const { id } = await a.service.start(request(uniqueCluster(), { options: { requireAdApproval: true } }));
-    const w = await worker(a.taskQueue);
-    const watcher = await api(a.taskQueue);
-    await w.runUntil(async () => {
-      await pollUntil('the run to wait for approval', async () => {
-        const v = await watcher.service.get(id);
-        return v.steps.find((s) => s.name === 'awaitAdApproval')?.status === 'waiting';
-      });
+    await whileWaiting(a, async (id) => {
       const [q0, d0] = [queriesOf(id), describesOf(id)];
       const first = await a.service.get(id);
       for (let i = 0; i < 5; i++) assert.equal(await a.service.get(id), first, 'the same view');
