@@ -1,6 +1,7 @@
 /**
  * The Azure SDK clients the activities use, built over one injected TokenCredential (Azure SDK sample style) and
- * cached per subscription and per vault. Real Azure and the lab differ only in endpoint, authority and CA.
+ * cached per subscription and per vault (the most recently used ones). Real Azure and the lab differ only in
+ * endpoint, authority and CA.
  */
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { ComputeManagementClient } from '@azure/arm-compute';
@@ -51,6 +52,12 @@ type PipelinePolicy = NonNullable<SecretClientOptions['additionalPolicies']>[num
 const agents = new Map<string, Agent>();
 
 /**
+ * Vault clients kept: a worker meets a new vault with nearly every binding, and a long-lived one would otherwise
+ * keep a client (its pipeline and token cache) for every vault it ever wrote to. The sockets are the shared agent's.
+ */
+export const MAX_CACHED_VAULT_CLIENTS = 64;
+
+/**
  * A policy that sends every request through one keep-alive agent trusting the system roots plus `caPem`. One
  * secure context for all clients: building one per connection (what tlsOptions does) costs tens of ms each.
  */
@@ -92,6 +99,24 @@ export function createAzureClients(credential: TokenCredential, o: AzureClientOp
     if (!cache.has(k)) cache.set(k, make());
     return cache.get(k) as T;
   };
+  const vaults = new Map<string, SecretClient>();
+  const vaultClient = (vaultUri: string): SecretClient => {
+    let client = vaults.get(vaultUri);
+    // Most recently used last: the oldest is the first to go.
+    if (client) vaults.delete(vaultUri);
+    else {
+      client = new SecretClient(vaultUri, credential, {
+        ...pipelineOptions(o),
+        disableChallengeResourceVerification: o.disableChallengeResourceVerification ?? false,
+      });
+      for (const oldest of vaults.keys()) {
+        if (vaults.size < MAX_CACHED_VAULT_CLIENTS) break;
+        vaults.delete(oldest);
+      }
+    }
+    vaults.set(vaultUri, client);
+    return client;
+  };
   return {
     aks: (sub) => once(`aks:${sub}`, () => new ContainerServiceClient(credential, sub, common)),
     compute: (sub) => once(`compute:${sub}`, () => new ComputeManagementClient(credential, sub, common)),
@@ -106,15 +131,7 @@ export function createAzureClients(credential: TokenCredential, o: AzureClientOp
           }),
       ),
     authorization: (sub) => once(`authz:${sub}`, () => new AuthorizationManagementClient(credential, sub, common)),
-    secrets: (vaultUri) =>
-      once(
-        `secrets:${vaultUri}`,
-        () =>
-          new SecretClient(vaultUri, credential, {
-            ...pipelineOptions(o),
-            disableChallengeResourceVerification: o.disableChallengeResourceVerification ?? false,
-          }),
-      ),
+    secrets: vaultClient,
     caller: async () => {
       const token = await credential.getToken(common.credentialScopes);
       if (!token) throw new Error('the Azure credential returned no token');

@@ -82,6 +82,15 @@ test('the Dockerfile uses a glibc Node 22 image and runs as a non-root user', ()
   assert.match(dockerfile, /npm ci/);
 });
 
+test('the running image preloads jemalloc it installed and limits each V8 heap, as the fleet bench measured', () => {
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  assert.match(runtime, /apt-get install -y --no-install-recommends libjemalloc2/);
+  const link = /ln -s "\/usr\/lib\/\$\(uname -m\)-linux-gnu\/libjemalloc\.so\.2" (\S+)/.exec(runtime)?.[1];
+  assert.ok(link, 'the library is linked to one path whatever the architecture');
+  assert.match(runtime, new RegExp(`^ENV LD_PRELOAD=${link.replace(/[.]/g, '\\.')}$`, 'm'));
+  assert.match(runtime, /^ENV NODE_OPTIONS=--max-old-space-size=\d+$/m);
+});
+
 const PRODUCT = ['contract', 'config', 'domain', 'temporal', 'activities', 'workflows', 'worker', 'api', 'cli'];
 const readJson = (file: string) => JSON.parse(readFileSync(path.join(PROJECT_ROOT, file), 'utf8'));
 
