@@ -13,6 +13,8 @@
  *   npm run bench:fleet -- --n 50 --workers 2 --kill-every 5
  *                                                          the fleet without kills, then with a worker SIGKILLed
  *                                                          every 5 s; both walls, and no Azure or AD object twice
+ *   npm run bench:fleet -- --n 200 --median-lro            Azure's operations at the model's medians, not draws:
+ *                                                          the fleet's wall is then not its slowest draw's
  *
  * It starts what it needs and stops what it started: its own Temporal dev server, the Azure fake under a private
  * lab directory, the shared Samba DC and kube-apiserver when they are not up (reused, and left alone, when they
@@ -23,11 +25,11 @@
  * could not run (or ran out of time).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ProvisioningView } from '../api/schemas.js';
-import { startFleetLab, Teardown, type FleetLab } from './fleet/lab.js';
+import { startFleetLab, Teardown, workerAllocator, type FleetLab } from './fleet/lab.js';
 import { parseOptions, USAGE, UsageError, type FleetOptions } from './fleet/options.js';
 import { ensureBuilt } from './fleet/product.js';
 import { printFailures, printLosses, printTable, printWhereTimeGoes } from './fleet/report.js';
@@ -50,9 +52,11 @@ function describe(o: FleetOptions): string {
     o.clusters > 1
       ? `one gMSA on ${o.clusters} clusters`
       : `${o.n} bindings on one cluster, ${o.sharedIdentity ? 'one shared identity' : 'each its own identity'}`;
+  const preload = o.workerEnv.LD_PRELOAD ?? workerAllocator() ?? '';
   return (
     `fleet: ${what}, latency model ${o.latency}, ${o.workers} worker${o.workers > 1 ? 's' : ''} ` +
-    `(${o.source ? 'sources under tsx' : 'compiled'}), ${os.cpus().length} cores`
+    `(${o.source ? 'sources under tsx' : 'compiled'}, ${/jemalloc/.test(preload) ? 'jemalloc' : 'glibc malloc'}), ` +
+    `${os.cpus().length} cores`
   );
 }
 
@@ -131,13 +135,14 @@ async function bench(o: FleetOptions, lab: FleetLab, tag: string, deadline: numb
   } else {
     const floors = !o.noFloor;
     const one = floors
-      ? await run(fleet(tag, 'o', 'own-identity', 1, `one binding, latency ${o.latency}`), o.latency)
+      ? await run(fleet(tag, 'o', 'own-identity', 1, `one binding, latency ${o.latency}`), o.latency, 0, o.medianLro)
       : undefined;
     const zero =
       floors && o.latency > 0 ? await run(fleet(tag, 'z', layout, o.n, 'fleet, zero latency'), 0) : undefined;
-    const main = await run(fleet(tag, 'l', layout, o.n, `fleet, latency ${o.latency}`), o.latency);
+    const main = await run(fleet(tag, 'l', layout, o.n, `fleet, latency ${o.latency}`), o.latency, 0, o.medianLro);
     rows.push(...[one, zero, main].filter((r): r is FleetFigures => r !== undefined));
     console.log(`\n${describe(o)}\n`);
+    if (o.medianLro) console.log(`long-running operations take the latency model's medians, not draws\n`);
     printTable(rows);
     if (one) {
       const cpu = zero ? zero.wallMs : main.wallMs;
@@ -178,7 +183,11 @@ async function main(): Promise<number> {
   if (!o.source && !o.noBuild) ensureBuilt();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'aks-gmsa-fleet-'));
   const teardown = new Teardown();
-  teardown.add('temporary directory', () => rmSync(tmp, { recursive: true, force: true }));
+  teardown.add('temporary directory', () => {
+    if (o.keepLogs && existsSync(path.join(tmp, 'logs')))
+      cpSync(path.join(tmp, 'logs'), o.keepLogs, { recursive: true });
+    rmSync(tmp, { recursive: true, force: true });
+  });
   const abort = (why: string) => {
     aborted = true;
     console.error(`\n${why}: stopping what the bench started`);

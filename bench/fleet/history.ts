@@ -60,7 +60,15 @@ export interface HistoryFigures {
   activityRunning: Array<[number, number]>;
   losses: Losses;
   /** Per run: first event → close, and what it lost in all (the sum of its losses, overlaps not removed). */
-  runs: Array<{ id: string; wallMs: number; lostMs: number }>;
+  runs: RunFigures[];
+}
+
+export interface RunFigures {
+  id: string;
+  wallMs: number;
+  lostMs: number;
+  /** Its activities in the order they closed: scheduled → closed, and attempts (the slowest run's are printed). */
+  steps: Array<{ name: string; ms: number; attempts: number }>;
 }
 
 const noLoss = (): Loss => ({ n: 0, ms: 0 });
@@ -109,10 +117,11 @@ export async function historyFigures(client: Client, ids: string[], concurrency 
       const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
       const byId = new Map(events.map((e) => [Number(e.eventId), e]));
       const scheduledAt = (scheduledEventId: unknown) => byId.get(Number(scheduledEventId));
-      const run = {
+      const run: RunFigures = {
         id,
         wallMs: events.length ? ms(events[events.length - 1]?.eventTime) - ms(events[0]?.eventTime) : 0,
         lostMs: 0,
+        steps: [],
       };
       out.runs.push(run);
       for (const e of events) {
@@ -169,6 +178,7 @@ export async function historyFigures(client: Client, ids: string[], concurrency 
         if (startedEvent) out.activityRunning.push([ms(startedEvent.eventTime), ms(e.eventTime)]);
         const kind = out.byActivity.get(name) ?? { closeMs: [], retried: 0, attempts: 0 };
         kind.closeMs.push(ms(e.eventTime) - ms(scheduled?.eventTime));
+        run.steps.push({ name, ms: ms(e.eventTime) - ms(scheduled?.eventTime), attempts: attempt });
         kind.attempts += attempt;
         if (attempt > 1) kind.retried += 1;
         out.byActivity.set(name, kind);

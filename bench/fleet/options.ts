@@ -18,10 +18,14 @@ export interface FleetOptions {
   noBuild: boolean;
   /** Only the fleet with latency: no floor runs. */
   noFloor: boolean;
+  /** Long-running operations take the latency model's medians, not draws (run.ts medianLros). */
+  medianLro: boolean;
   /** Leave a Samba or kube-apiserver this bench started running (they are shared by everything on the machine). */
   keepPeers: boolean;
   /** Leave the AD users, gMSAs and credential specs of the run in the shared DC and API server. */
   keepObjects: boolean;
+  /** Copy the API's and workers' logs here before the bench's temporary directory is removed. */
+  keepLogs?: string;
   /** Extra settings of the workers only (`--worker-env NAME=value`), e.g. GMSA_MAX_CACHED_WORKFLOWS=50. */
   workerEnv: Record<string, string>;
 }
@@ -38,8 +42,11 @@ export const USAGE = `usage: npm run bench:fleet -- [options]
   --source            run worker and API from the sources under tsx (while the build does not type-check)
   --no-build          run dist/ as it is, even when older than the sources
   --no-floor          measure the fleet with latency only (no zero-latency fleet, no single binding)
+  --median-lro        every long-running operation takes the latency model's median, not a draw: the one
+                      binding and the fleet then wait on Azure alike (a kill run always does)
   --keep-peers        leave a Samba DC or kube-apiserver that this bench started running
   --keep-objects      leave the run's AD accounts and credential specs in the shared DC and API server
+  --keep-logs DIR     copy the API's and workers' logs to DIR at the end
   --worker-env N=V    a setting for the workers only (repeatable), e.g. GMSA_MAX_CACHED_WORKFLOWS=50`;
 
 export function parseOptions(argv: string[]): FleetOptions {
@@ -56,8 +63,10 @@ export function parseOptions(argv: string[]): FleetOptions {
       source: { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
       'no-floor': { type: 'boolean', default: false },
+      'median-lro': { type: 'boolean', default: false },
       'keep-peers': { type: 'boolean', default: false },
       'keep-objects': { type: 'boolean', default: false },
+      'keep-logs': { type: 'string' },
       'worker-env': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', default: false },
     },
@@ -82,8 +91,10 @@ export function parseOptions(argv: string[]): FleetOptions {
     source: values.source,
     noBuild: values['no-build'],
     noFloor: values['no-floor'],
+    medianLro: values['median-lro'],
     keepPeers: values['keep-peers'],
     keepObjects: values['keep-objects'],
+    ...(values['keep-logs'] ? { keepLogs: values['keep-logs'] } : {}),
     workerEnv: Object.fromEntries(
       values['worker-env'].map((pair) => {
         const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(pair);

@@ -105,6 +105,11 @@ export function printLosses(f: FleetFigures): void {
     `  per run: wall p50 ${s(wall.p50)} / max ${s(wall.max)} s; lost p50 ${s(lost.p50)} / max ${s(lost.max)} s` +
       (runs[0] ? ` (the slowest run lost ${s(runs[0].lostMs)} s of its ${s(runs[0].wallMs)} s)` : ''),
   );
+  // The wall is the slowest run's: what it waited on says whether the tail is Azure's draw or the engine's.
+  const slowest = runs[0]?.steps
+    .filter((st) => st.ms >= 1000)
+    .map((st) => `${st.name} ${s(st.ms)}${st.attempts > 1 ? ` (${st.attempts} attempts)` : ''}`);
+  if (slowest?.length) console.log(`  the slowest run's steps of 1 s or more: ${slowest.join(', ')}`);
   const k = f.kills;
   if (k?.restartMs.length) {
     const r = distribution(k.restartMs);
