@@ -8,6 +8,7 @@
  * nothing however often it is read.
  */
 import type { WorkflowExecutionDescription } from '@temporalio/client';
+import { keepRecent } from '../domain/recent-map.js';
 import { SharedReads, type ReadAges } from './shared-reads.js';
 
 /** How old a running run's view or a list page may be when answered: about the CLI `watch`'s one-second poll. */
@@ -76,11 +77,11 @@ export class RunReader<V> {
     this.running.delete(id);
     const kept = this.closed.get(d.runId);
     if (kept) {
-      keep(this.closed, d.runId, kept, this.capacity);
+      keepRecent(this.closed, d.runId, kept, this.capacity);
       return { view: kept, closed: true };
     }
     const { view, complete } = await this.build(id, d);
-    if (complete) keep(this.closed, d.runId, view, this.capacity);
+    if (complete) keepRecent(this.closed, d.runId, view, this.capacity);
     return { view, closed: complete };
   }
 
@@ -90,15 +91,8 @@ export class RunReader<V> {
     if (source !== undefined && last?.source === source) return last.view;
     const { view, complete } = await this.build(id, d);
     // Incomplete (its query failed) or built from a pending activity: built again next time.
-    if (complete && source !== undefined) keep(this.running, id, { source, view }, this.capacity);
+    if (complete && source !== undefined) keepRecent(this.running, id, { source, view }, this.capacity);
     else this.running.delete(id);
     return view;
   }
-}
-
-/** Map order is insertion order: the first entry is the least recently set, and goes first past `capacity`. */
-function keep<K, T>(map: Map<K, T>, key: K, value: T, capacity: number): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > capacity) map.delete(map.keys().next().value!);
 }

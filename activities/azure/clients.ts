@@ -12,6 +12,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { Agent } from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
+import { keepRecent } from '../../domain/recent-map.js';
 
 export interface AzureClientOptions {
   /** ARM endpoint without a trailing slash, e.g. https://management.azure.com. */
@@ -101,20 +102,13 @@ export function createAzureClients(credential: TokenCredential, o: AzureClientOp
   };
   const vaults = new Map<string, SecretClient>();
   const vaultClient = (vaultUri: string): SecretClient => {
-    let client = vaults.get(vaultUri);
-    // Most recently used last: the oldest is the first to go.
-    if (client) vaults.delete(vaultUri);
-    else {
-      client = new SecretClient(vaultUri, credential, {
+    const client =
+      vaults.get(vaultUri) ??
+      new SecretClient(vaultUri, credential, {
         ...pipelineOptions(o),
         disableChallengeResourceVerification: o.disableChallengeResourceVerification ?? false,
       });
-      for (const oldest of vaults.keys()) {
-        if (vaults.size < MAX_CACHED_VAULT_CLIENTS) break;
-        vaults.delete(oldest);
-      }
-    }
-    vaults.set(vaultUri, client);
+    keepRecent(vaults, vaultUri, client, MAX_CACHED_VAULT_CLIENTS);
     return client;
   };
   return {

@@ -25,6 +25,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { CREDSPEC_GROUP, CREDSPEC_PLURAL, CREDSPEC_VERSION } from '../../domain/credential-spec.js';
+import { keepRecent } from '../../domain/recent-map.js';
 import { ErrorType, fatal, transient } from '../../contract/errors.js';
 import type { ClusterRef } from '../../contract/activities.js';
 
@@ -170,19 +171,8 @@ export async function connect(deps: KubernetesActivityDeps, cluster: ClusterRef)
     .update('\0')
     .update(yaml)
     .digest('base64');
-  let entry = cache.get(key);
-  if (entry) {
-    // Most recently used last: the oldest is the first to go.
-    cache.delete(key);
-  } else {
-    entry = makeClients(yaml, deps.context, cluster);
-    for (const [old, gone] of cache) {
-      if (cache.size < MAX_CACHED_KUBECONFIGS) break;
-      cache.delete(old);
-      gone.close();
-    }
-  }
-  cache.set(key, entry);
+  const entry = cache.get(key) ?? makeClients(yaml, deps.context, cluster);
+  for (const gone of keepRecent(cache, key, entry, MAX_CACHED_KUBECONFIGS)) gone.close();
   return entry.clients;
 }
 

@@ -177,8 +177,9 @@ export async function historyFigures(client: Client, ids: string[], concurrency 
         const attempt = startedEvent?.activityTaskStartedEventAttributes?.attempt ?? 1;
         if (startedEvent) out.activityRunning.push([ms(startedEvent.eventTime), ms(e.eventTime)]);
         const kind = out.byActivity.get(name) ?? { closeMs: [], retried: 0, attempts: 0 };
-        kind.closeMs.push(ms(e.eventTime) - ms(scheduled?.eventTime));
-        run.steps.push({ name, ms: ms(e.eventTime) - ms(scheduled?.eventTime), attempts: attempt });
+        const closeMs = ms(e.eventTime) - ms(scheduled?.eventTime);
+        kind.closeMs.push(closeMs);
+        run.steps.push({ name, ms: closeMs, attempts: attempt });
         kind.attempts += attempt;
         if (attempt > 1) kind.retried += 1;
         out.byActivity.set(name, kind);
