@@ -26,15 +26,24 @@ export interface StepPolicy {
 export const HEARTBEAT: Duration = '5 seconds';
 
 /**
+ * How the waits between attempts grow. An attempt that died with its worker is retried on this backoff too (a
+ * heartbeat timeout names no delay), and in a fleet a step can lose several attempts to dead workers in a row:
+ * growing by half each time, the third retry starts 2.25 s after its timeout where doubling made it 4 s (8 s for
+ * an Azure operation), and the attempts are more, so a failure that names no delay is still retried for minutes.
+ */
+const GROWTH = 1.5;
+
+/**
  * LDAP, Kubernetes and plain ARM calls: seconds each. Every step heartbeats (activities/keep-alive.ts), so a
- * cancellation reaches a running attempt and a dead worker is noticed in the heartbeat timeout.
+ * cancellation reaches a running attempt and a dead worker is noticed in the heartbeat timeout. 12 attempts wait
+ * about 3 minutes in all (a domain controller's restart, a connection refused).
  */
 export const quick: StepPolicy = {
   startToClose: '1 minute',
   heartbeat: HEARTBEAT,
-  maxAttempts: 8,
+  maxAttempts: 12,
   initialIntervalMs: 1_000,
-  backoff: 2,
+  backoff: GROWTH,
   maxIntervalMs: 60_000,
 };
 
@@ -49,8 +58,8 @@ export const azureLongRunning: StepPolicy = {
   startToClose: '30 minutes',
   heartbeat: HEARTBEAT,
   maxAttempts: 150,
-  initialIntervalMs: 2_000,
-  backoff: 2,
+  initialIntervalMs: 1_000,
+  backoff: GROWTH,
   maxIntervalMs: 60_000,
 };
 

@@ -7,6 +7,7 @@
 import type { ManagedCluster } from '@azure/arm-containerservice';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ClusterRef } from '../../contract/activities.js';
+import { keepRecent } from '../../domain/recent-map.js';
 import { activityContext, beat } from '../keep-alive.js';
 import type { AzureClients } from './clients.js';
 import { azureCall } from './errors.js';
@@ -21,11 +22,15 @@ export const RUNNING = /^(Creating|Updating|Upgrading|Deleting|Starting|Stopping
 export const FAILED = /^(Failed|Canceled)$/i;
 
 /**
- * How often a wait for a busy cluster reads it, unless the connection sets pollIntervalMs: every binding on the
- * cluster waits the same way, and ARM refills a principal's read budget at 25 per second (request-limits-and-
- * throttling), so 200 waiters at 10 s stay well inside it. Jittered, so that they do not read in step.
+ * How often a wait for a busy cluster looks at it, unless the connection sets pollIntervalMs. Every binding on the
+ * cluster waits the same way, but the waits of one worker share their reads (`waitingRead`): ARM sees one GET per
+ * cluster per worker this often, however many wait, well inside a principal's read budget (ARM refills it at 25
+ * per second, request-limits-and-throttling), and a waiter notices the end of the operation within this long.
+ * Jittered, so that workers do not read in step.
  */
-const CLUSTER_POLL_MS = 10_000;
+const CLUSTER_POLL_MS = 2_000;
+/** Clusters whose last waiting read a worker keeps: one entry each, so a bound only against a runaway caller. */
+const MAX_SHARED_READS = 256;
 const jitter = (ms: number) => Math.round(ms * (0.8 + 0.4 * Math.random()));
 
 export function clusterReader(clients: AzureClients) {
@@ -36,8 +41,26 @@ export function clusterReader(clients: AzureClients) {
       'check the subscription, resource group and cluster name, and that the worker identity may read the cluster',
     );
 
+  const intervalMs = clients.pollIntervalMs ?? CLUSTER_POLL_MS;
+  const reads = new Map<string, { at: number; cluster: Promise<ManagedCluster> }>();
   /**
-   * The cluster once no operation runs on it: polls GET, heartbeating what it waits for (with `operations`, the
+   * A read for a wait: the one another wait of this worker started less than an interval ago (in flight or done),
+   * else a new GET. The first read of every activity is its own (getCluster); a PUT built on a shared read carries
+   * its eTag, so a change since that read is refused (412) and read again, never overwritten.
+   */
+  function waitingRead(c: ClusterCoordinates): Promise<ManagedCluster> {
+    const key = `${c.subscriptionId}/${c.resourceGroup}/${c.name}`.toLowerCase();
+    const last = reads.get(key);
+    if (last && Date.now() - last.at < intervalMs) return last.cluster;
+    const entry = { at: Date.now(), cluster: getCluster(c) };
+    keepRecent(reads, key, entry, MAX_SHARED_READS);
+    // A failed read is not shared past its own waiters: the next wait reads again.
+    entry.cluster.catch(() => reads.get(key) === entry && reads.delete(key));
+    return entry.cluster;
+  }
+
+  /**
+   * The cluster once no operation runs on it: polls, heartbeating what it waits for (with `operations`, the
    * resumable poller states the heartbeat must keep); a cancellation ends the wait.
    */
   async function settled(
@@ -55,9 +78,9 @@ export function clusterReader(clients: AzureClients) {
         polls,
         ...(operations ? { operations } : {}),
       } satisfies LroHeartbeat);
-      const ms = jitter(clients.pollIntervalMs ?? CLUSTER_POLL_MS);
+      const ms = jitter(intervalMs);
       await (ctx ? ctx.sleep(ms) : delay(ms));
-      current = await getCluster(cluster);
+      current = await waitingRead(cluster);
     }
     return current;
   }

@@ -56,6 +56,18 @@ describe('retry budgets', () => {
     assert.ok(backoffMs(quick) < 25 * MINUTE, 'the quick policy alone would not');
   });
 
+  test('a failure that names no delay is retried for minutes, yet three lost attempts in a row wait under 5 s', () => {
+    // A dead worker's attempt ends in a heartbeat timeout, which names no delay: the policy's backoff spaces the
+    // retries. In a fleet whose workers die, one step can lose three attempts in a row.
+    const firstWaits = (p: StepPolicy) => [0, 1, 2].reduce((t, n) => t + p.initialIntervalMs * p.backoff ** n, 0);
+    for (const [name, p] of Object.entries({ quick, azureLongRunning, dataPlane })) {
+      assert.ok(firstWaits(p) < 5_000, `${name}: ${firstWaits(p)} ms before the fourth attempt`);
+    }
+    for (const [name, p] of Object.entries({ quick, dataPlane })) {
+      assert.ok(backoffMs(p) >= 2 * MINUTE, `${name}: ${backoffMs(p) / MINUTE} min in all`);
+    }
+  });
+
   test('every step notices a dead worker within 20 s (its heartbeat timeout)', () => {
     for (const [name, p] of Object.entries({
       quick,

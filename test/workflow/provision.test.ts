@@ -22,6 +22,7 @@ import {
 } from '../../workflows/definitions.js';
 import type { ProvisionRequest } from '../../domain/request.js';
 import { APPROVAL_TIMER_MS } from '../../workflows/steps.js';
+import { quick } from '../../workflows/step-policies.js';
 import { activityDoubles, doubleResult, type CallRecord, type Overrides } from '../../lab/activity-doubles.js';
 import { Barrier, deferred, pollUntil, within } from '../support/poll.js';
 import { uniqueRequest } from '../support/requests.js';
@@ -328,7 +329,7 @@ describe('provisionGmsa', () => {
         const pending = (await handle.describe()).raw.pendingActivities?.find((a) => a.activityId === 'getDomainFacts');
         assert.equal(pending?.attempt, 2);
         assert.equal(pending?.lastFailure?.message, 'LDAP server busy');
-        assert.equal(pending?.maximumAttempts, 8, "the policy table's maxAttempts, on the server");
+        assert.equal(pending?.maximumAttempts, quick.maxAttempts, "the policy table's maxAttempts, on the server");
         assert.equal(step(await handle.query(progressQuery), 'getDomainFacts').status, 'running');
         release.resolve();
         await handle.result();

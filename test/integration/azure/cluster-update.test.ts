@@ -187,6 +187,40 @@ describe('confirmAksGmsa on a cluster another update holds', () => {
     });
   });
 
+  it('the waits of one worker share their reads: ARM sees one GET per interval, not one per waiting binding', async () => {
+    const c = await seedCluster();
+    const WAITERS = 8;
+    await withOverride({ pathIncludes: c.name, op: 'PUT managedClusters', hold: true }, async (held) => {
+      const other = await aksOf(c).beginCreateOrUpdate(c.resourceGroup, c.name, await withGmsa(c));
+      const { confirmAksGmsa } = createAksActivities(labClients({ pollIntervalMs: 200 }));
+      const polls = Array.from({ length: WAITERS }, () => 0);
+      const since = await mark();
+      const runs = polls.map((_, i) => {
+        const env = new MockActivityEnvironment();
+        env.on('heartbeat', (d: unknown) => (polls[i] = Math.max(polls[i]!, (d as LroHeartbeat).polls ?? 0)));
+        const input = { cluster: c, domainFqdn: FQDN, dnsServer: GMSA.dnsServer, enable: false };
+        return env.run(confirmAksGmsa, input) as ReturnType<typeof confirmAksGmsa>;
+      });
+      await pollUntil('every waiter past its fourth look at the busy cluster', () => polls.every((p) => p >= 4), {
+        last: () => polls.join(','),
+      });
+      // A beat of `polls` k follows k - 1 reads of the waiter's own after its first: unshared, at least this many GETs.
+      const unshared = polls.reduce((sum, p) => sum + p - 1, 0);
+      const waitingGets = (await getsSince(since, c)) - WAITERS;
+      assert.ok(
+        waitingGets * 2 <= unshared,
+        `${waitingGets} GETs while waiting, against ${unshared} looks (${polls.join(',')})`,
+      );
+      await held.release();
+      const results = await within(Promise.all(runs), 'the waiters after the release', 10_000);
+      assert.deepEqual(
+        results.map((r) => r.enabledByThisRun),
+        polls.map(() => false),
+      );
+      await other.pollUntilDone();
+    });
+  });
+
   it('ends its wait when the activity is cancelled', async () => {
     const c = await seedCluster();
     await withOverride({ pathIncludes: c.name, op: 'PUT managedClusters', hold: true }, async () => {
