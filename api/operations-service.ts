@@ -36,7 +36,7 @@ import {
 } from './errors.js';
 import { newestFirst } from './newest-first.js';
 import { READ_AGES, RunReader } from './run-reader.js';
-import { SharedReads, type ReadAges } from './shared-reads.js';
+import { SharedReads, type ReadAges } from '../domain/shared-reads.js';
 import { apiStatus, readRun, failureMessage, failureType, runLinks, VISIBILITY_STATUS } from './run-views.js';
 import type { ListStatus, OperationList, OperationView } from './schemas.js';
 import { WORKFLOW_TASK_TIMEOUT } from '../temporal/run-options.js';
@@ -46,7 +46,7 @@ export type InspectionKind = keyof typeof INSPECTION_WORKFLOWS;
 export interface OperationsServiceOptions {
   /** How long a GET of an inspection waits for its workflow's answer before 503 (default 60 s). */
   inspectionTimeoutMs?: number;
-  /** How old a view or list page may be when answered (api/shared-reads.ts); api/run-reader.ts's by default. */
+  /** How old a view or list page may be when answered (domain/shared-reads.ts); api/run-reader.ts's by default. */
   readAges?: ReadAges;
 }
 

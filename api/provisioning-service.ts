@@ -38,7 +38,7 @@ import {
 } from './errors.js';
 import { newestFirst } from './newest-first.js';
 import { READ_AGES, RunReader } from './run-reader.js';
-import { SharedReads, type ReadAges } from './shared-reads.js';
+import { SharedReads, type ReadAges } from '../domain/shared-reads.js';
 import { apiStatus, failureMessage, readRun, runLinks, VISIBILITY_STATUS } from './run-views.js';
 import type { ListStatus, ProvisioningList, ProvisioningView } from './schemas.js';
 import { WORKFLOW_TASK_TIMEOUT } from '../temporal/run-options.js';
@@ -48,7 +48,7 @@ export interface ProvisioningServiceOptions {
   approvalKey?: Buffer;
   /** How long an approval may take to be checked by the run's worker before the API answers 503. */
   approvalTimeoutMs?: number;
-  /** How old a view or list page may be when answered (api/shared-reads.ts); api/run-reader.ts's by default. */
+  /** How old a view or list page may be when answered (domain/shared-reads.ts); api/run-reader.ts's by default. */
   readAges?: ReadAges;
 }
 

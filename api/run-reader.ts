@@ -1,7 +1,7 @@
 /**
  * How the API reads one run's view cheaply (issue 16): a closed run cannot change, so its view is kept by run id
  * (bounded, least recently read out first) and only a describe, to learn the id's latest run, reaches Temporal.
- * Reads of the same id share one read, and are answered from it for a moment after (api/shared-reads.ts): a
+ * Reads of the same id share one read, and are answered from it for a moment after (domain/shared-reads.ts): a
  * dashboard or fifty `watch`es polling one running provisioning cost Temporal one describe a second, not one each,
  * and a poll seldom waits for Temporal at all. A running run's view is rebuilt (a query, which is a workflow task on
  * the worker) only when the describe shows something new: a run waiting for approval for hours costs the worker
@@ -9,7 +9,7 @@
  */
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { keepRecent } from '../domain/recent-map.js';
-import { SharedReads, type ReadAges } from './shared-reads.js';
+import { SharedReads, type ReadAges } from '../domain/shared-reads.js';
 
 /** How old a running run's view or a list page may be when answered: about the CLI `watch`'s one-second poll. */
 export const READ_AGES: ReadAges = { freshMs: 1000, maxAgeMs: 2000 };

@@ -24,7 +24,7 @@ import { buildApp } from '../api/app.js';
 import { TokenTable } from '../api/auth.js';
 import { ProvisioningService } from '../api/provisioning-service.js';
 import { CLOSED_READ_AGES, READ_AGES } from '../api/run-reader.js';
-import type { ReadAges } from '../api/shared-reads.js';
+import type { ReadAges } from '../domain/shared-reads.js';
 import { exampleRequest } from '../lab/example-request.js';
 import { freePort, runningPid } from '../lab/process.js';
 import { temporalLab } from '../lab/temporal.js';

@@ -7,7 +7,7 @@
 import type { ManagedCluster } from '@azure/arm-containerservice';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ClusterRef } from '../../contract/activities.js';
-import { keepRecent } from '../../domain/recent-map.js';
+import { SharedReads } from '../../domain/shared-reads.js';
 import { activityContext, beat } from '../keep-alive.js';
 import type { AzureClients } from './clients.js';
 import { azureCall } from './errors.js';
@@ -29,8 +29,6 @@ export const FAILED = /^(Failed|Canceled)$/i;
  * Jittered, so that workers do not read in step.
  */
 const CLUSTER_POLL_MS = 2_000;
-/** Clusters whose last waiting read a worker keeps: one entry each, so a bound only against a runaway caller. */
-const MAX_SHARED_READS = 256;
 const jitter = (ms: number) => Math.round(ms * (0.8 + 0.4 * Math.random()));
 
 export function clusterReader(clients: AzureClients) {
@@ -42,22 +40,14 @@ export function clusterReader(clients: AzureClients) {
     );
 
   const intervalMs = clients.pollIntervalMs ?? CLUSTER_POLL_MS;
-  const reads = new Map<string, { at: number; cluster: Promise<ManagedCluster> }>();
   /**
-   * A read for a wait: the one another wait of this worker started less than an interval ago (in flight or done),
-   * else a new GET. The first read of every activity is its own (getCluster); a PUT built on a shared read carries
-   * its eTag, so a change since that read is refused (412) and read again, never overwritten.
+   * Reads for waits: one started by another wait of this worker less than an interval ago (in flight or done) is
+   * shared, else a new GET. The first read of every activity is its own (getCluster); a PUT built on a shared read
+   * carries its eTag, so a change since that read is refused (412) and read again, never overwritten.
    */
-  function waitingRead(c: ClusterCoordinates): Promise<ManagedCluster> {
-    const key = `${c.subscriptionId}/${c.resourceGroup}/${c.name}`.toLowerCase();
-    const last = reads.get(key);
-    if (last && Date.now() - last.at < intervalMs) return last.cluster;
-    const entry = { at: Date.now(), cluster: getCluster(c) };
-    keepRecent(reads, key, entry, MAX_SHARED_READS);
-    // A failed read is not shared past its own waiters: the next wait reads again.
-    entry.cluster.catch(() => reads.get(key) === entry && reads.delete(key));
-    return entry.cluster;
-  }
+  const waits = new SharedReads<string, ManagedCluster>({ freshMs: intervalMs, maxAgeMs: intervalMs });
+  const waitingRead = (c: ClusterCoordinates) =>
+    waits.read(`${c.subscriptionId}/${c.resourceGroup}/${c.name}`.toLowerCase(), () => getCluster(c));
 
   /**
    * The cluster once no operation runs on it: polls, heartbeating what it waits for (with `operations`, the

@@ -1,5 +1,5 @@
 /**
- * Polled answers are served again and again from the same kept object (api/shared-reads.ts): serialize each one
+ * Polled answers are served again and again from the same kept object (domain/shared-reads.ts): serialize each one
  * once, by the route's own response schema, and send the text after that. One per route, since the text depends
  * on the route's schema.
  */

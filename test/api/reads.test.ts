@@ -157,7 +157,7 @@ describe('reading one run', () => {
 
   test('concurrent reads of a running run share one query, the next read is answered from it, a change asks again', async () => {
     // Views a minute fresh: what this counts does not then depend on how fast the machine is (the ages
-    // themselves are api/shared-reads.ts's, tested on a clock of their own).
+    // themselves are domain/shared-reads.ts's, tested on a clock of their own).
     const a = await api(uniqueQueue('reads'), { readAges: { freshMs: 60_000, maxAgeMs: 60_000 } });
     await whileWaiting(a, async (id) => {
       const before = queriesOf(id);

@@ -1,10 +1,10 @@
 /**
- * Shared reads (api/shared-reads.ts) on a clock of the test's own: when a value is answered as it is, when it is
+ * Shared reads (domain/shared-reads.ts) on a clock of the test's own: when a value is answered as it is, when it is
  * answered while one reload runs behind it, when a read waits, and what is kept after failures and forgets.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SharedReads } from '../../api/shared-reads.js';
+import { SharedReads } from '../../domain/shared-reads.js';
 
 /** A load the test settles when it likes, counting how many were started. */
 function loads() {

@@ -1,7 +1,8 @@
 /**
  * Reads of one key share one load (issue 16). A CLI `watch`, a dashboard and a fleet rollout poll the same few runs
  * and pages, so Temporal should see one read per key per interval however many clients poll, and a poll should not
- * wait for Temporal when an answer a moment old is at hand:
+ * wait for Temporal when an answer a moment old is at hand (a worker's waits for a busy cluster share their ARM
+ * reads the same way, activities/azure/cluster-state.ts):
  * - a value younger than `freshMs` is answered as it is;
  * - one younger than `maxAgeMs` is answered too, and one reload starts behind it (stale while revalidate);
  * - an older one, or none, waits for a load, which every read of the key meanwhile shares.
