@@ -41,6 +41,14 @@ export class TemporalExited extends Error {
   }
 }
 
+/**
+ * SQLite's own defaults (a rollback journal, synchronous FULL) make every commit wait for fsyncs of the journal and
+ * the database, and the dev server commits on every task it hands out: under a fleet its dispatch queued on the
+ * disk, not the CPU. A write-ahead log with synchronous NORMAL commits without waiting for the disk and still
+ * survives the server's crash (kill -9); only the machine's losing power can take the last commits.
+ */
+const SQLITE_PRAGMAS = ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'];
+
 const logSize = (file: string) => {
   try {
     return statSync(file).size;
@@ -64,7 +72,7 @@ export function temporalLab(o: TemporalLabOptions = {}): LabPart {
       const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port)];
       // The UI's newsfeed is fetched from the internet: off, so the lab's UI makes loopback calls only.
       args.push(...(o.headless ? ['--headless'] : ['--ui-port', String(uiPort), '--ui-disable-news-fetch']));
-      args.push('--db-filename', o.dbFile ?? path.join(dir, 'temporal.sqlite'));
+      args.push('--db-filename', o.dbFile ?? path.join(dir, 'temporal.sqlite'), ...SQLITE_PRAGMAS);
       args.push('--log-level', 'warn', ...SEARCH_ATTRIBUTE_FLAGS);
       if (o.codecEndpoint) args.push('--ui-codec-endpoint', o.codecEndpoint);
       const logStart = logSize(logFile);
