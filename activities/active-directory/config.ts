@@ -14,4 +14,6 @@ export interface ActiveDirectoryConfig {
   /** Per-operation and connect timeouts in ms. */
   timeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Connects to the DC in flight at once from one worker (AD_MAX_CONNECTING; ldap-session.ts says why). */
+  maxConnecting?: number;
 }

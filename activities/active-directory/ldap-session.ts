@@ -8,6 +8,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { ApplicationFailure } from '@temporalio/common';
 import { Client, InvalidCredentialsError, type Entry, type Filter, type SearchOptions } from 'ldapts';
 import { ErrorType, fatal } from '../../contract/errors.js';
+import { Gate } from '../../domain/gate.js';
 import type { ActiveDirectoryConfig } from './config.js';
 import { bindFailureReason, isNoSuchObject, toActivityFailure } from './ldap-errors.js';
 
@@ -29,6 +30,25 @@ export interface Endpoint {
   serverName?: string;
   timeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Connects (TCP, TLS and bind) to this DC in flight at once from this process; DEFAULT_MAX_CONNECTING when unset. */
+  maxConnecting?: number;
+}
+
+/**
+ * A fleet starts hundreds of AD steps together, and each opens its own connection. A DC takes the handshakes and
+ * binds a few at a time: the lab's (one Samba process) served about 20 a second however many came, and of 150 at
+ * once it dropped 70 at the connect timeout, each then retried on a growing backoff. Queued here instead, a connect
+ * waits its turn without its timeout running. It bounds only the connecting: an open session holds no slot, so a
+ * step that checks a bind inside its session (canBind) cannot wait on itself.
+ */
+export const DEFAULT_MAX_CONNECTING = 8;
+const gates = new Map<string, Gate>();
+function connectGate(endpoint: Endpoint): Gate {
+  const limit = endpoint.maxConnecting ?? DEFAULT_MAX_CONNECTING;
+  const key = `${limit} ${endpoint.url}`;
+  let gate = gates.get(key);
+  if (!gate) gates.set(key, (gate = new Gate(limit)));
+  return gate;
 }
 
 function tlsOptions(endpoint: Endpoint, host: string): ConnectionOptions {
@@ -71,8 +91,10 @@ export class LdapSession {
     });
     const session = new LdapSession(client, [password]);
     try {
-      if (!secure) await client.startTLS(tls);
-      await client.bind(user, password);
+      await connectGate(endpoint).run(async () => {
+        if (!secure) await client.startTLS(tls);
+        await client.bind(user, password);
+      });
     } catch (err) {
       await session.close();
       throw toActivityFailure(err, `connecting to ${endpoint.url} as ${user}`, [password], true);

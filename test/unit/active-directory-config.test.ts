@@ -26,6 +26,7 @@ test('reads every setting; the password file keeps inner and edge spaces, drops 
     AD_CA_FILE: caFile,
     AD_SERVER_NAME: 'dc1.contoso.com',
     AD_USER_CONTAINER: 'OU=Service Accounts,OU=Corp',
+    AD_MAX_CONNECTING: '4',
   });
   assert.deepEqual(config, {
     url: 'ldap://10.0.0.4:389',
@@ -34,6 +35,7 @@ test('reads every setting; the password file keeps inner and edge spaces, drops 
     caFile,
     serverName: 'dc1.contoso.com',
     userContainer: 'OU=Service Accounts,OU=Corp',
+    maxConnecting: 4,
   });
 });
 
@@ -53,6 +55,8 @@ test('a bad or missing value fails with the variable name', () => {
     [{ ...base, AD_CA_FILE: passwordFile }, /^Error: AD_CA_FILE: .* holds no PEM certificate/],
     [{ ...base, AD_SERVER_NAME: 'dc 1' }, /^Error: AD_SERVER_NAME: not a host name/],
     [{ ...base, AD_USER_CONTAINER: 'CN=Users,DC=contoso,DC=com' }, /^Error: AD_USER_CONTAINER: must be a DN relative/],
+    [{ ...base, AD_MAX_CONNECTING: '0' }, /^Error: AD_MAX_CONNECTING: a whole number from 1 to 1000, got 0/],
+    [{ ...base, AD_MAX_CONNECTING: '2.5' }, /^Error: AD_MAX_CONNECTING: a whole number/],
   ];
   for (const [env, message] of cases) assert.throws(() => readActiveDirectoryConfig(env), message);
 });

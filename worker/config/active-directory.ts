@@ -68,6 +68,15 @@ export function readActiveDirectoryConfig(env: NodeJS.ProcessEnv): ActiveDirecto
     throw new Error(`AD_USER_CONTAINER: must be a DN relative to the domain, such as CN=Users, got ${userContainer}`);
   }
 
+  const maxConnectingText = value('AD_MAX_CONNECTING');
+  const maxConnecting = maxConnectingText === undefined ? undefined : Number(maxConnectingText);
+  if (
+    maxConnecting !== undefined &&
+    !(Number.isInteger(maxConnecting) && maxConnecting >= 1 && maxConnecting <= 1000)
+  ) {
+    throw new Error(`AD_MAX_CONNECTING: a whole number from 1 to 1000, got ${maxConnectingText}`);
+  }
+
   return {
     url,
     bindUser,
@@ -75,5 +84,6 @@ export function readActiveDirectoryConfig(env: NodeJS.ProcessEnv): ActiveDirecto
     ...(caFile !== undefined && { caFile }),
     ...(serverName !== undefined && { serverName }),
     ...(userContainer !== undefined && { userContainer }),
+    ...(maxConnecting !== undefined && { maxConnecting }),
   };
 }
