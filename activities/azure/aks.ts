@@ -20,6 +20,7 @@ import { pollWithHeartbeat, type LroHeartbeat } from './poll.js';
 import { activityContext } from '../keep-alive.js';
 import { ErrorType, fatal, transient } from '../../contract/errors.js';
 import type { ClusterRef, ConfirmAksGmsaInput, ConfirmAksGmsaResult } from '../../contract/activities.js';
+import { SharedReads } from '../../domain/shared-reads.js';
 
 const label = clusterLabel;
 
@@ -242,10 +243,6 @@ export function createAksActivities(clients: AzureClients) {
   return { confirmAksGmsa };
 }
 
-/**
- * The cluster's kubeconfig YAML (user or admin credentials), for the Kubernetes activities' own use. Not an
- * activity: it holds credentials, so it must never be registered with the worker or enter workflow history.
- */
 /** How long a cluster credential fetched from ARM is reused: a fleet's Kubernetes steps ask for it hundreds of times. */
 export const KUBECONFIG_TTL_MS = 120_000;
 
@@ -253,11 +250,13 @@ export const KUBECONFIG_TTL_MS = 120_000;
  * The kubeconfig of a cluster from ARM (listClusterUserCredentials / listClusterAdminCredentials), kept per cluster
  * and access for `ttlMs`, and asked once for callers that come at the same time (a POST of about 0.7 s on Azure,
  * and every call also built new Kubernetes clients). A failed fetch is not kept: the next call asks again. A
- * rotated credential is seen within `ttlMs`.
+ * rotated credential is seen within `ttlMs`. For the Kubernetes activities' own use, not an activity: it holds
+ * credentials, so it must never be registered with the worker or enter workflow history.
  */
 export function createKubeconfigSource(clients: AzureClients, o: { ttlMs?: number } = {}) {
   const ttlMs = o.ttlMs ?? KUBECONFIG_TTL_MS;
-  const kept = new Map<string, { until: number; yaml: Promise<string> }>();
+  // Callers at once share one request; a failed one is not kept (SharedReads).
+  const kept = new SharedReads<string, string>({ freshMs: ttlMs, maxAgeMs: ttlMs });
 
   async function fetchKubeconfig(cluster: ClusterCoordinates, access: 'user' | 'admin'): Promise<string> {
     const aks = clients.aks(cluster.subscriptionId).managedClusters;
@@ -273,16 +272,7 @@ export function createKubeconfigSource(clients: AzureClients, o: { ttlMs?: numbe
 
   function getKubeconfig(cluster: ClusterCoordinates, access: 'user' | 'admin' = 'user'): Promise<string> {
     const key = [cluster.subscriptionId, cluster.resourceGroup, cluster.name, access].join('/').toLowerCase();
-    const now = Date.now();
-    const hit = kept.get(key);
-    if (hit && hit.until > now) return hit.yaml;
-    const yaml = fetchKubeconfig(cluster, access);
-    const entry = { until: now + ttlMs, yaml };
-    kept.set(key, entry);
-    yaml.catch(() => {
-      if (kept.get(key) === entry) kept.delete(key);
-    });
-    return yaml;
+    return kept.read(key, () => fetchKubeconfig(cluster, access));
   }
 
   return { getKubeconfig };
