@@ -12,7 +12,7 @@ export class Gate {
       throw new RangeError(`a gate's limit is a whole number ≥ 1, got ${limit}`);
   }
 
-  /** Calls running now, and calls waiting for a slot. */
+  /** Calls running now, and calls waiting for a slot (for tests). */
   get load(): { running: number; waiting: number } {
     return { running: this.running, waiting: this.queue.length };
   }

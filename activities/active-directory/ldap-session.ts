@@ -38,8 +38,8 @@ export interface Endpoint {
  * A fleet starts hundreds of AD steps together, and each opens its own connection. A DC takes the handshakes and
  * binds a few at a time: the lab's (one Samba process) served about 50 a second whether 2 or 16 came at once, and
  * of 150 at once it dropped about half at the connect timeout, each then retried on a growing backoff. Queued here
- * instead, a connect waits its turn without its timeout running. It bounds only the connecting: an open session holds no slot, so a
- * step that checks a bind inside its session (canBind) cannot wait on itself.
+ * instead, a connect waits its turn without its timeout running. It bounds only the connecting: an open session
+ * holds no slot, so a step that checks a bind inside its session (canBind) cannot wait on itself.
  */
 export const DEFAULT_MAX_CONNECTING = 8;
 const gates = new Map<string, Gate>();

@@ -55,8 +55,8 @@ test('a bad or missing value fails with the variable name', () => {
     [{ ...base, AD_CA_FILE: passwordFile }, /^Error: AD_CA_FILE: .* holds no PEM certificate/],
     [{ ...base, AD_SERVER_NAME: 'dc 1' }, /^Error: AD_SERVER_NAME: not a host name/],
     [{ ...base, AD_USER_CONTAINER: 'CN=Users,DC=contoso,DC=com' }, /^Error: AD_USER_CONTAINER: must be a DN relative/],
-    [{ ...base, AD_MAX_CONNECTING: '0' }, /^Error: AD_MAX_CONNECTING: a whole number from 1 to 1000, got 0/],
-    [{ ...base, AD_MAX_CONNECTING: '2.5' }, /^Error: AD_MAX_CONNECTING: a whole number/],
+    [{ ...base, AD_MAX_CONNECTING: '0' }, /AD_MAX_CONNECTING: must be a whole number ≥ 1, got '0'/],
+    [{ ...base, AD_MAX_CONNECTING: '2.5' }, /AD_MAX_CONNECTING: must be a whole number ≥ 1, got '2.5'/],
   ];
   for (const [env, message] of cases) assert.throws(() => readActiveDirectoryConfig(env), message);
 });

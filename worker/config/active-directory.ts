@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { ActiveDirectoryConfig } from '../../activities/active-directory.js';
+import { wholeNumber } from '../../config/env.js';
 
 const RELATIVE_DN = /^[A-Za-z][A-Za-z0-9-]*=(?:[^,\\]|\\.)+(?:,[A-Za-z][A-Za-z0-9-]*=(?:[^,\\]|\\.)+)*$/;
 
@@ -68,14 +69,7 @@ export function readActiveDirectoryConfig(env: NodeJS.ProcessEnv): ActiveDirecto
     throw new Error(`AD_USER_CONTAINER: must be a DN relative to the domain, such as CN=Users, got ${userContainer}`);
   }
 
-  const maxConnectingText = value('AD_MAX_CONNECTING');
-  const maxConnecting = maxConnectingText === undefined ? undefined : Number(maxConnectingText);
-  if (
-    maxConnecting !== undefined &&
-    !(Number.isInteger(maxConnecting) && maxConnecting >= 1 && maxConnecting <= 1000)
-  ) {
-    throw new Error(`AD_MAX_CONNECTING: a whole number from 1 to 1000, got ${maxConnectingText}`);
-  }
+  const maxConnecting = wholeNumber(env, 'AD_MAX_CONNECTING', 1);
 
   return {
     url,
