@@ -44,6 +44,9 @@ export async function pollWithHeartbeat<T>(what: string, poller: Pollable<T>): P
     polls += 1;
     report(state.status);
   });
+  // The write was accepted when the SDK handed over its poller: beat its state now, not at the first progress
+  // (a Retry-After or a poll interval away), so an attempt that dies in between leaves its retry something to resume.
+  if (ctx && poller.toString()) report();
   const timer = ctx ? setInterval(() => report(), HEARTBEAT_EVERY_MS) : undefined;
   try {
     return await poller.pollUntilDone();

@@ -367,16 +367,41 @@ describe('applyScaleSetChanges: an attempt that dies mid-PATCH', () => {
   function attempt(
     input: Parameters<ReturnType<typeof createScaleSetActivities>['applyScaleSetChanges']>[0],
     saved?: unknown,
+    clients = labClients({ pollIntervalMs: 20 }),
   ) {
     const env = new MockActivityEnvironment(saved === undefined ? {} : { heartbeatDetails: saved });
     const polling = deferred<LroHeartbeat>();
+    let last: LroHeartbeat | undefined;
     env.on('heartbeat', (d: unknown) => {
-      const beat = d as LroHeartbeat;
-      if (Object.keys(beat?.operations ?? {}).length) polling.resolve(beat);
+      last = d as LroHeartbeat;
+      if (Object.keys(last?.operations ?? {}).length) polling.resolve(last);
     });
-    const { applyScaleSetChanges } = createScaleSetActivities(labClients({ pollIntervalMs: 20 }));
+    const { applyScaleSetChanges } = createScaleSetActivities(clients);
     const run = env.run(applyScaleSetChanges, input) as ReturnType<typeof applyScaleSetChanges>;
-    return { run, polling: polling.promise };
+    return { run, polling: polling.promise, lastBeat: () => last };
+  }
+
+  /**
+   * Clients whose operation polls pass until the `free`-th, which (and every later one) waits for `release`: the
+   * SDK's poller polls once before it hands itself over, so holding the second poll stops an attempt after Azure
+   * accepted its PATCH and before any progress was reported.
+   */
+  function pollsHeldAfter(subscriptionId: string, free: number) {
+    const clients = labClients({ pollIntervalMs: 20 });
+    const held = deferred<void>();
+    const release = deferred<void>();
+    let polls = 0;
+    clients.compute(subscriptionId).pipeline.addPolicy({
+      name: 'holdOperationPolls',
+      async sendRequest(request, next) {
+        if (request.method === 'GET' && /\/operations\//i.test(new URL(request.url).pathname) && ++polls > free) {
+          held.resolve();
+          await release.promise;
+        }
+        return next(request);
+      },
+    });
+    return { clients, held: held.promise, release: () => release.resolve() };
   }
 
   it('a retried attempt resumes the PATCH in flight from its heartbeat and sends no second one', async () => {
@@ -409,6 +434,41 @@ describe('applyScaleSetChanges: an attempt that dies mid-PATCH', () => {
         assert.deepEqual(await patchesSince(since, target.nodeResourceGroup), [], 'the resumed attempt sent no PATCH');
         const after = await onScaleSet(labClients(), target);
         assert.ok(ids.every((id) => after.has(id.toLowerCase())));
+        await within(abandoned, 'the abandoned attempt to see the same operation end', 10_000);
+      },
+    );
+  });
+
+  it('an attempt that dies after Azure accepted its PATCH, before any progress, leaves its retry the operation', async () => {
+    const { target } = await world();
+    const ids = await identities(labClients(), target.subscriptionId, 2);
+    const input = { target, changes: ids.map((id) => change('attach', id)) };
+    await withOverride(
+      { pathIncludes: target.nodeResourceGroup, op: 'PATCH virtualMachineScaleSets', hold: true },
+      async (held) => {
+        const polls = pollsHeldAfter(target.subscriptionId, 1);
+        const first = attempt(input, undefined, polls.clients);
+        const abandoned = first.run.catch((e: unknown) => e); // its worker dies below: nobody waits for it
+        try {
+          // It dies here: the PATCH accepted, the poller handed over, the next poll not yet answered.
+          await within(polls.held, 'the first attempt polling after its PATCH was accepted', 10_000);
+          const beat = first.lastBeat();
+          assert.ok(Object.keys(beat?.operations ?? {}).length, 'the attempt beat its operation before polling on');
+
+          const since = await mark();
+          const resumed = attempt(input, beat);
+          await within(resumed.polling, 'the resumed attempt polling', 10_000);
+          await held.release();
+          const r = await within(resumed.run, 'the resumed attempt', 10_000);
+          assert.ok(r.outcomes.every((o) => o.ok && o.changed));
+          assert.deepEqual(
+            await patchesSince(since, target.nodeResourceGroup),
+            [],
+            'the resumed attempt sent no PATCH',
+          );
+        } finally {
+          polls.release(); // the abandoned attempt polls on, and sees the operation end
+        }
         await within(abandoned, 'the abandoned attempt to see the same operation end', 10_000);
       },
     );
