@@ -4,9 +4,10 @@
  * scheduled to closed. A retried activity's started event is its last attempt's, so waits count first attempts only.
  */
 import type { Client } from '@temporalio/client';
+import { SCALE_SET_OUTCOME_SIGNAL } from '../../contract/coordination.js';
 
 type Timestamp = { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined;
-const ms = (t: Timestamp) => Number(t?.seconds?.toString() ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+export const ms = (t: Timestamp) => Number(t?.seconds?.toString() ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 
 export interface Distribution {
   n: number;
@@ -67,14 +68,14 @@ export interface RunFigures {
   id: string;
   wallMs: number;
   lostMs: number;
-  /** Its activities in the order they closed: scheduled → closed, and attempts (the slowest run's are printed). */
+  /** Its activities in the order they closed (scheduled → closed, attempts) and its waits on the scale-set coordinator. */
   steps: Array<{ name: string; ms: number; attempts: number }>;
 }
 
 const noLoss = (): Loss => ({ n: 0, ms: 0 });
 const TIMEOUT_HEARTBEAT = 4; // temporal.api.enums.v1.TimeoutType
 const TIMEOUT_START_TO_CLOSE = 1;
-const TIMEOUT_SCHEDULE_TO_START = 2;
+export const TIMEOUT_SCHEDULE_TO_START = 2;
 
 /** The most intervals that overlap at one moment. */
 export function mostAtOnce(intervals: Array<[number, number]>): number {
@@ -124,7 +125,13 @@ export async function historyFigures(client: Client, ids: string[], concurrency 
         steps: [],
       };
       out.runs.push(run);
+      let queuedAt: number | undefined;
       for (const e of events) {
+        // The wait on the scale-set coordinator is no activity of the run's: queued → its outcome's signal.
+        if (e.workflowExecutionSignaledEventAttributes?.signalName === SCALE_SET_OUTCOME_SIGNAL && queuedAt) {
+          run.steps.push({ name: 'scale-set outcome', ms: ms(e.eventTime) - queuedAt, attempts: 1 });
+          queuedAt = undefined;
+        }
         const wftTimedOut = e.workflowTaskTimedOutEventAttributes;
         if (wftTimedOut) {
           const from = scheduledAt(wftTimedOut.scheduledEventId);
@@ -180,6 +187,7 @@ export async function historyFigures(client: Client, ids: string[], concurrency 
         const closeMs = ms(e.eventTime) - ms(scheduled?.eventTime);
         kind.closeMs.push(closeMs);
         run.steps.push({ name, ms: closeMs, attempts: attempt });
+        if (name === 'queueScaleSetChange' && e.activityTaskCompletedEventAttributes) queuedAt = ms(e.eventTime);
         kind.attempts += attempt;
         if (attempt > 1) kind.retried += 1;
         out.byActivity.set(name, kind);

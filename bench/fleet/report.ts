@@ -110,6 +110,17 @@ export function printLosses(f: FleetFigures): void {
     .filter((st) => st.ms >= 1000)
     .map((st) => `${st.name} ${s(st.ms)}${st.attempts > 1 ? ` (${st.attempts} attempts)` : ''}`);
   if (slowest?.length) console.log(`  the slowest run's steps of 1 s or more: ${slowest.join(', ')}`);
+  const c = f.coordinators;
+  if (c.runs) {
+    const took = distribution(c.patches.map((p) => p.ms));
+    const attempts = c.patches.reduce((a, p) => a + p.attempts, 0);
+    console.log(
+      `  scale-set coordinators: ${c.runs} run(s), ${c.patches.length} PATCH step(s) in ${attempts} attempt(s), ` +
+        `scheduled → closed p50 ${s(took.p50)} / max ${s(took.max)} s; workflow tasks timed out ` +
+        `${c.workflowTaskTimeouts.started} started, ${c.workflowTaskTimeouts.queued} queued; ` +
+        `first change → last outcome ${s(c.spanMs)} s`,
+    );
+  }
   const k = f.kills;
   if (k?.restartMs.length) {
     const r = distribution(k.restartMs);

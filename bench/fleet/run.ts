@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import type { Knobs } from '../../lab/azure/knobs.js';
 import { azureLikeKnobs } from '../../lab/azure/latency-model.js';
 import { PROVISION_WORKFLOW } from '../../workflows/definitions.js';
+import { coordinatorFigures, type CoordinatorFigures } from './coordinators.js';
 import { historyFigures, type HistoryFigures } from './history.js';
 import { killEvery, type KillFigures } from './kills.js';
 import type { FleetLab } from './lab.js';
@@ -31,6 +32,8 @@ export interface FleetFigures {
   wallMs?: number;
   arm: ArmTally;
   history: HistoryFigures;
+  /** The scale-set coordinators' part, from their histories within the fleet's window. */
+  coordinators: CoordinatorFigures;
   /** Max resident memory per worker slot, and the API's, in bytes. */
   workerRss: number[];
   apiRss: number;
@@ -183,6 +186,7 @@ export async function runFleet(
     wallMs: open === 0 && closeTimes.length ? Math.max(...closeTimes) - t0 : undefined,
     arm: sampler.arm,
     history: await historyFigures(lab.temporal, ids),
+    coordinators: await coordinatorFigures(lab.temporal, t0, Math.max(t0, ...closeTimes)),
     workerRss: sampler.rssMax,
     apiRss: sampler.apiRssMax,
     cpu,
