@@ -3,7 +3,8 @@
  * lab, with the Azure fake's latency model on. Prints, per fleet: bindings, completed, failed, wall time, scale-set
  * PATCHes sent (and refused 409), Temporal schedule-to-start p99 from the runs' histories, and each worker's
  * maximum resident memory; then the floor, the larger of the same fleet's wall with zero latency (what the CPUs
- * need) and one binding's wall with the latency model, both measured in the same run, and wall / floor. Then, per
+ * need) and one binding's wall with the latency model, both measured in the same run, and wall / floor; and what
+ * the fake drew for the vault creates, since the fleet waits on the slowest of its n draws (fleet/draws.ts). Then, per
  * fleet, where the time went: each activity type's scheduled → closed times and retries, how many activities ran
  * at once, and the CPU seconds of each process against the whole machine's (a shared machine shows here).
  *
@@ -29,6 +30,8 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ProvisioningView } from '../api/schemas.js';
+import { vaultDraws } from './fleet/draws.js';
+import { distribution } from './fleet/history.js';
 import { startFleetLab, Teardown, workerAllocator, type FleetLab } from './fleet/lab.js';
 import { parseOptions, USAGE, UsageError, type FleetOptions } from './fleet/options.js';
 import { ensureBuilt } from './fleet/product.js';
@@ -156,6 +159,18 @@ async function bench(o: FleetOptions, lab: FleetLab, tag: string, deadline: numb
         `fleet at latency ${o.latency}: wall ${seconds(main.wallMs)} = ${ratio(main.wallMs, floor)} the floor, ` +
           `${ratio(main.wallMs, one.wallMs)} one binding's wall; PATCHes ${main.arm.patches}`,
       );
+      // The floor's one binding draws its vault create once; the fleet waits on the slowest of n draws.
+      const [oneDraw] = await vaultDraws(lab, one.fleet);
+      const draws = await vaultDraws(lab, main.fleet);
+      if (oneDraw !== undefined && draws.length && one.wallMs !== undefined && floor !== undefined) {
+        const slowest = Math.max(...draws);
+        const withSlowest = one.wallMs - oneDraw + slowest;
+        console.log(
+          `vault creates drawn: the one binding's ${seconds(oneDraw)}, the fleet's p50 ${seconds(distribution(draws).p50)}` +
+            ` / max ${seconds(slowest)}; one binding with the fleet's slowest draw ≈ ${seconds(withSlowest)}, ` +
+            `so the fleet's wall is ${ratio(main.wallMs, Math.max(floor, withSlowest))} the larger of that and the floor`,
+        );
+      }
     }
     if (zero) printWhereTimeGoes(zero);
     printWhereTimeGoes(main);

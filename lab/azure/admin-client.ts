@@ -45,11 +45,17 @@ export interface OverrideHandle {
 export function azureAdmin(settings: AzureLabSettings) {
   const api = {
     state: () =>
-      call<{ resources: Array<Record<string, unknown> & { id: string; name: string; type: string }> }>(
-        settings,
-        'GET',
-        '/state',
-      ),
+      call<{
+        resources: Array<Record<string, unknown> & { id: string; name: string; type: string }>;
+        operations: Array<{
+          id: string;
+          status: string;
+          startTime: string;
+          doneAt: number;
+          op?: string;
+          path?: string;
+        }>;
+      }>(settings, 'GET', '/state'),
     /** The request log's position now: pass it to `requests` to read only what came after. */
     mark: () => call<{ last: number }>(settings, 'GET', '/requests/mark').then((r) => r.last),
     requests: (after = 0) =>

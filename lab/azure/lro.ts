@@ -35,6 +35,8 @@ export function startOperation(
     status: 'InProgress',
     startTime: new Date().toISOString(),
     doneAt: Date.now() + lroDurationFor(knobs, op, req.path),
+    op,
+    path: req.path,
     finish,
   };
   world.operations.set(id, operation);

@@ -37,6 +37,9 @@ export interface Operation {
   status: 'InProgress' | 'Succeeded' | 'Failed';
   startTime: string;
   doneAt: number;
+  /** What started it: the operation name and the ARM path (the fake's state shows each operation's draw). */
+  op?: string;
+  path?: string;
   /** Applied once, when the operation finishes: the change becomes visible to GETs then, as in ARM. */
   finish?: () => void;
   error?: { code: string; message: string };
