@@ -4,6 +4,7 @@
  * (its secret, then its AD user, come after it), so a fleet's wall is at least its slowest draw plus what follows,
  * while the floor's one binding draws once.
  */
+import { provisionSteps } from '../../workflows/steps.js';
 import type { FleetLab } from './lab.js';
 import type { Fleet } from './requests.js';
 
@@ -14,4 +15,22 @@ export async function vaultDraws(lab: FleetLab, fleet: Fleet): Promise<number[]>
   return operations
     .filter((o) => o.op === 'PUT vaults' && names.has(o.path?.split('/').at(-1)?.toLowerCase() ?? ''))
     .map((o) => o.doneAt - Date.parse(o.startTime));
+}
+
+/**
+ * The longest chain of the provisioning's steps that come after `from` (need it, directly or not), each step timed
+ * by `stepMs` (a step with no activity of its own counts 0): what a binding still has to do once `from` is done.
+ */
+export function chainAfter(from: string, stepMs: (step: string) => number): number {
+  const { steps } = provisionSteps;
+  const memo = new Map<string, number>();
+  const after = (name: string): number => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    const next = steps.filter((s) => (s.needs as readonly string[]).includes(name));
+    const longest = Math.max(0, ...next.map((s) => stepMs(s.name) + after(s.name)));
+    memo.set(name, longest);
+    return longest;
+  };
+  return after(from);
 }

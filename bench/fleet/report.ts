@@ -33,6 +33,12 @@ export function printTable(rows: FleetFigures[]): void {
   );
 }
 
+/** ` (op n, …)` for the fleet's 409s, or nothing. */
+const conflicts = (f: FleetFigures) => {
+  const byOp = Object.entries(f.arm.conflictsByOp).sort((a, b) => b[1] - a[1]);
+  return byOp.length ? ` (${byOp.map(([op, n]) => `${op} ${n}`).join(', ')})` : '';
+};
+
 /** Per activity type, scheduled → closed over the fleet's runs: where a binding's wall time goes. */
 export function printWhereTimeGoes(f: FleetFigures): void {
   console.log(`\nwhere the time goes in "${f.fleet.label}" (per activity, scheduled → closed, retries included)`);
@@ -76,7 +82,7 @@ export function printWhereTimeGoes(f: FleetFigures): void {
       machine,
   );
   console.log(
-    `  ARM: ${f.arm.requests} calls, ${f.arm.conflicts} answered 409, ${f.arm.throttled} answered 429; API RSS max ${mb(f.apiRss)} MB` +
+    `  ARM: ${f.arm.requests} calls, ${f.arm.conflicts} answered 409${conflicts(f)}, ${f.arm.throttled} answered 429; API RSS max ${mb(f.apiRss)} MB` +
       (f.workerExits.length ? `; workers that exited by themselves: ${f.workerExits.join(', ')}` : ''),
   );
 }

@@ -17,6 +17,8 @@ export interface ArmTally {
   patchesRefused: number;
   /** Every 409 the fake answered (another operation in progress, and conflicts of any kind). */
   conflicts: number;
+  /** The 409s by the fake's operation name: which writes met another operation, or a conflict. */
+  conflictsByOp: Record<string, number>;
   throttled: number;
   /** The log moved past the last read (more than 5000 requests in a second): the counts are lower bounds. */
   gap: boolean;
@@ -37,7 +39,15 @@ export class Sampler {
   private readonly machineAtStart = machineBusySeconds();
   /** Busy CPU seconds of the whole machine while the fleet ran: what other work took shows here. */
   machineBusy?: number;
-  readonly arm: ArmTally = { requests: 0, patches: 0, patchesRefused: 0, conflicts: 0, throttled: 0, gap: false };
+  readonly arm: ArmTally = {
+    requests: 0,
+    patches: 0,
+    patchesRefused: 0,
+    conflicts: 0,
+    conflictsByOp: {},
+    throttled: 0,
+    gap: false,
+  };
   private last = 0;
   private running = false;
   private loop?: Promise<void>;
@@ -116,7 +126,10 @@ export class Sampler {
     for (const r of entries) {
       this.last = Math.max(this.last, r.seq);
       this.arm.requests += 1;
-      if (r.status === 409) this.arm.conflicts += 1;
+      if (r.status === 409) {
+        this.arm.conflicts += 1;
+        this.arm.conflictsByOp[r.op] = (this.arm.conflictsByOp[r.op] ?? 0) + 1;
+      }
       if (r.status === 429) this.arm.throttled += 1;
       const lower = r.path.toLowerCase();
       if (r.op === 'PATCH virtualMachineScaleSets' && this.nodeResourceGroups.some((g) => lower.includes(g))) {
