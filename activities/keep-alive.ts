@@ -25,7 +25,7 @@ export function beat(details?: unknown): void {
   ctx.heartbeat(details);
 }
 
-/** `fn`, heartbeating a third of the heartbeat timeout apart while it runs. */
+/** `fn`, heartbeating half the heartbeat timeout apart while it runs (workflows/step-policies.ts HEARTBEAT). */
 export function keepAlive<I, O>(fn: (input: I) => Promise<O>): (input: I) => Promise<O> {
   return async (input: I) => {
     const ctx = activityContext();
@@ -33,7 +33,7 @@ export function keepAlive<I, O>(fn: (input: I) => Promise<O>): (input: I) => Pro
     if (!ctx || !timeoutMs) return fn(input);
     // An earlier attempt's details stay until this one beats its own (a resumable poller reads them first).
     if (!latest.has(ctx)) latest.set(ctx, ctx.info.heartbeatDetails);
-    const timer = setInterval(() => ctx.heartbeat(latest.get(ctx)), Math.max(1_000, Math.floor(timeoutMs / 3)));
+    const timer = setInterval(() => ctx.heartbeat(latest.get(ctx)), Math.max(1_000, Math.floor(timeoutMs / 2)));
     try {
       return await fn(input);
     } finally {

@@ -19,11 +19,11 @@ export interface StepPolicy {
 
 /**
  * Every step's heartbeat timeout: an attempt on a worker that died (kill -9, a lost node) is retried on another
- * this long after its last heartbeat. The keep-alive beats every third of it and the worker sends each beat
- * within a second (worker/create-worker.ts), so a dead worker is noticed 3-5 s after it dies, and only a worker
- * stalled for over 3 s misses a beat.
+ * this long after its last heartbeat. The keep-alive beats every half of it and the worker sends each beat within
+ * a second (worker/create-worker.ts), so a dead worker is noticed 1.5-3 s after it dies, and only a worker stalled
+ * for over 1.5 s misses a beat.
  */
-export const HEARTBEAT: Duration = '5 seconds';
+export const HEARTBEAT: Duration = '3 seconds';
 
 /**
  * How the waits between attempts grow. An attempt that died with its worker is retried on this backoff too (a
@@ -52,7 +52,7 @@ export const quick: StepPolicy = {
  * 40 s to 16 minutes. The attempts are many because Azure's "another operation is in progress" lasts as long as
  * that other operation: each such 409 retries after a jittered 10-30 s (activities/azure/errors.ts), or Azure's
  * Retry-After, for 25 to 75 minutes in all (test/unit/retry-budgets.test.ts adds it up). The heartbeat is short: an
- * attempt on a dead worker is retried elsewhere within 5 s and resumes the operation from its heartbeat.
+ * attempt on a dead worker is retried elsewhere within 3 s and resumes the operation from its heartbeat.
  */
 export const azureLongRunning: StepPolicy = {
   startToClose: '30 minutes',

@@ -392,7 +392,7 @@ describe('a shared world', { concurrency: true }, () => {
             await doomed.kill();
             const successor = await crashLab.workerProcess();
             await hold.release();
-            // The dead attempt is noticed at its heartbeat timeout (5 s); then the rollback runs here.
+            // The dead attempt is noticed at its heartbeat timeout (3 s); then the rollback runs here.
             const end = await crashLab.waitForEnd(id, 420_000).catch(async (err: unknown) => {
               // A stalled run: say what the successor refused (e.g. a payload the codec did not write).
               const refused = successor.lines.filter((l) => /error|fail/i.test(l)).slice(0, 5);
