@@ -59,7 +59,7 @@ export async function createWorker(o: CreateWorkerOptions): Promise<Worker> {
     // default is 10 s): when that worker has died, the run moves on after 2 s.
     stickyQueueScheduleToStartTimeout: '2s',
     // The SDK holds heartbeats back to 0.8 × the heartbeat timeout unless this is shorter: the server would then
-    // see an attempt's last beat up to 4 s late, and notice a dead worker only as late.
+    // see an attempt's beats up to 2.4 s apart, 0.6 s short of the 3 s timeout (workflows/step-policies.ts).
     maxHeartbeatThrottleInterval: '1s',
     ...o.extra,
     // The step metrics (worker/step-metrics.ts) on every attempt, whatever interceptors a caller adds.
