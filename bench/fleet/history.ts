@@ -56,6 +56,8 @@ export interface Losses {
 export interface HistoryFigures {
   activityWaitMs: number[];
   workflowTaskWaitMs: number[];
+  /** Started → completed of each workflow task: how close they come to the workflow task timeout. */
+  workflowTaskRunMs: number[];
   byActivity: Map<string, ActivityKind>;
   /** Started → closed of every activity's last attempt: how many ran at once shows whether worker slots ran out. */
   activityRunning: Array<[number, number]>;
@@ -95,6 +97,7 @@ export async function historyFigures(client: Client, ids: string[], concurrency 
   const out: HistoryFigures = {
     activityWaitMs: [],
     workflowTaskWaitMs: [],
+    workflowTaskRunMs: [],
     byActivity: new Map(),
     activityRunning: [],
     losses: {
@@ -168,6 +171,9 @@ export async function historyFigures(client: Client, ids: string[], concurrency 
         }
         const wft = e.workflowTaskStartedEventAttributes;
         if (wft) out.workflowTaskWaitMs.push(ms(e.eventTime) - ms(scheduledAt(wft.scheduledEventId)?.eventTime));
+        const wftDone = e.workflowTaskCompletedEventAttributes;
+        if (wftDone)
+          out.workflowTaskRunMs.push(ms(e.eventTime) - ms(byId.get(Number(wftDone.startedEventId))?.eventTime));
         const started = e.activityTaskStartedEventAttributes;
         if (started && (started.attempt ?? 1) === 1) {
           out.activityWaitMs.push(ms(e.eventTime) - ms(scheduledAt(started.scheduledEventId)?.eventTime));

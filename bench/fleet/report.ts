@@ -1,5 +1,6 @@
 /** The bench's printout: one table row per fleet, then the ratios, where the time went, and why runs failed. */
 import os from 'node:os';
+import { WORKFLOW_TASK_TIMEOUT } from '../../temporal/run-options.js';
 import { distribution, mostAtOnce, type Loss } from './history.js';
 import type { FleetFigures } from './run.js';
 
@@ -65,6 +66,11 @@ export function printWhereTimeGoes(f: FleetFigures): void {
   console.log(
     `  waiting for a worker: activities p50 ${act.p50.toFixed(0)} / p99 ${act.p99.toFixed(0)} / max ${act.max.toFixed(0)} ms ` +
       `(${act.n}); workflow tasks p50 ${wft.p50.toFixed(0)} / p99 ${wft.p99.toFixed(0)} / max ${wft.max.toFixed(0)} ms (${wft.n})`,
+  );
+  const run = distribution(f.history.workflowTaskRunMs);
+  console.log(
+    `  workflow tasks started → completed: p50 ${run.p50.toFixed(0)} / p99 ${run.p99.toFixed(0)} / max ` +
+      `${run.max.toFixed(0)} ms (${run.n}), against the workflow task timeout of ${WORKFLOW_TASK_TIMEOUT}`,
   );
   const cpu = Object.entries(f.cpu)
     .map(([part, sec]) => `${part} ${sec.toFixed(1)}`)
