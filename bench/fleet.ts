@@ -160,8 +160,9 @@ async function bench(o: FleetOptions, lab: FleetLab, tag: string, deadline: numb
           `${ratio(main.wallMs, one.wallMs)} one binding's wall; PATCHes ${main.arm.patches}`,
       );
       // The floor's one binding draws its vault create once; the fleet waits on the slowest of n draws.
-      const [oneDraw] = await vaultDraws(lab, one.fleet);
-      const draws = await vaultDraws(lab, main.fleet);
+      const { operations } = await lab.admin.state();
+      const [oneDraw] = vaultDraws(operations, one.fleet);
+      const draws = vaultDraws(operations, main.fleet);
       if (oneDraw !== undefined && draws.length && one.wallMs !== undefined && floor !== undefined) {
         const slowest = Math.max(...draws);
         // What the one binding's steps after its vault took, uncontended, added to the fleet's slowest draw.

@@ -8,10 +8,11 @@ import { provisionSteps } from '../../workflows/steps.js';
 import type { FleetLab } from './lab.js';
 import type { Fleet } from './requests.js';
 
-/** Each vault create of `fleet`: drawn duration in ms (start → the moment the fake lets it succeed). */
-export async function vaultDraws(lab: FleetLab, fleet: Fleet): Promise<number[]> {
+type Operations = Awaited<ReturnType<FleetLab['admin']['state']>>['operations'];
+
+/** Each vault create of `fleet` among the fake's `operations`: drawn ms (start → when the fake lets it succeed). */
+export function vaultDraws(operations: Operations, fleet: Fleet): number[] {
   const names = new Set(fleet.requests.map((r) => r.azure.keyVault.name.toLowerCase()));
-  const { operations } = await lab.admin.state();
   return operations
     .filter((o) => o.op === 'PUT vaults' && names.has(o.path?.split('/').at(-1)?.toLowerCase() ?? ''))
     .map((o) => o.doneAt - Date.parse(o.startTime));
@@ -19,7 +20,7 @@ export async function vaultDraws(lab: FleetLab, fleet: Fleet): Promise<number[]>
 
 /**
  * The longest chain of the provisioning's steps that come after `from` (need it, directly or not), each step timed
- * by `stepMs` (a step with no activity of its own counts 0): what a binding still has to do once `from` is done.
+ * by `stepMs` (a step `stepMs` has no time for counts 0): what a binding still has to do once `from` is done.
  */
 export function chainAfter(from: string, stepMs: (step: string) => number): number {
   const { steps } = provisionSteps;

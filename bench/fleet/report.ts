@@ -34,10 +34,11 @@ export function printTable(rows: FleetFigures[]): void {
   );
 }
 
-/** ` (op n, …)` for the fleet's 409s, or nothing. */
+/** `n answered 409 (op n, …)` for the fleet's 409s. */
 const conflicts = (f: FleetFigures) => {
   const byOp = Object.entries(f.arm.conflictsByOp).sort((a, b) => b[1] - a[1]);
-  return byOp.length ? ` (${byOp.map(([op, n]) => `${op} ${n}`).join(', ')})` : '';
+  const total = byOp.reduce((sum, [, n]) => sum + n, 0);
+  return `${total} answered 409${byOp.length ? ` (${byOp.map(([op, n]) => `${op} ${n}`).join(', ')})` : ''}`;
 };
 
 /** Per activity type, scheduled → closed over the fleet's runs: where a binding's wall time goes. */
@@ -88,7 +89,7 @@ export function printWhereTimeGoes(f: FleetFigures): void {
       machine,
   );
   console.log(
-    `  ARM: ${f.arm.requests} calls, ${f.arm.conflicts} answered 409${conflicts(f)}, ${f.arm.throttled} answered 429; API RSS max ${mb(f.apiRss)} MB` +
+    `  ARM: ${f.arm.requests} calls, ${conflicts(f)}, ${f.arm.throttled} answered 429; API RSS max ${mb(f.apiRss)} MB` +
       (f.workerExits.length ? `; workers that exited by themselves: ${f.workerExits.join(', ')}` : ''),
   );
 }

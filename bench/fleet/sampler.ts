@@ -15,9 +15,7 @@ export interface ArmTally {
   /** `PATCH virtualMachineScaleSets` on the fleet's node resource groups, and how many of them were refused 409. */
   patches: number;
   patchesRefused: number;
-  /** Every 409 the fake answered (another operation in progress, and conflicts of any kind). */
-  conflicts: number;
-  /** The 409s by the fake's operation name: which writes met another operation, or a conflict. */
+  /** Every 409 the fake answered (another operation in progress, and conflicts of any kind), by operation name. */
   conflictsByOp: Record<string, number>;
   throttled: number;
   /** The log moved past the last read (more than 5000 requests in a second): the counts are lower bounds. */
@@ -43,7 +41,6 @@ export class Sampler {
     requests: 0,
     patches: 0,
     patchesRefused: 0,
-    conflicts: 0,
     conflictsByOp: {},
     throttled: 0,
     gap: false,
@@ -126,10 +123,7 @@ export class Sampler {
     for (const r of entries) {
       this.last = Math.max(this.last, r.seq);
       this.arm.requests += 1;
-      if (r.status === 409) {
-        this.arm.conflicts += 1;
-        this.arm.conflictsByOp[r.op] = (this.arm.conflictsByOp[r.op] ?? 0) + 1;
-      }
+      if (r.status === 409) this.arm.conflictsByOp[r.op] = (this.arm.conflictsByOp[r.op] ?? 0) + 1;
       if (r.status === 429) this.arm.throttled += 1;
       const lower = r.path.toLowerCase();
       if (r.op === 'PATCH virtualMachineScaleSets' && this.nodeResourceGroups.some((g) => lower.includes(g))) {

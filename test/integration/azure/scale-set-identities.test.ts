@@ -404,6 +404,25 @@ describe('applyScaleSetChanges: an attempt that dies mid-PATCH', () => {
     return { clients, held: held.promise, release: () => release.resolve() };
   }
 
+  /**
+   * The next attempt, given the last one's heartbeat `beat`, polls that PATCH while it is held, and once `held` is
+   * released ends with every change made, having sent no PATCH of its own.
+   */
+  async function resumesWithoutPatch(
+    input: Parameters<typeof attempt>[0],
+    beat: LroHeartbeat | undefined,
+    held: { release(): Promise<void> },
+    nodeResourceGroup: string,
+  ) {
+    const since = await mark();
+    const resumed = attempt(input, beat);
+    await within(resumed.polling, 'the resumed attempt polling', 10_000);
+    await held.release();
+    const r = await within(resumed.run, 'the resumed attempt', 10_000);
+    assert.ok(r.outcomes.every((o) => o.ok && o.changed));
+    assert.deepEqual(await patchesSince(since, nodeResourceGroup), [], 'the resumed attempt sent no PATCH');
+  }
+
   it('a retried attempt resumes the PATCH in flight from its heartbeat and sends no second one', async () => {
     const { target } = await world();
     const ids = await identities(labClients(), target.subscriptionId, 3);
@@ -425,13 +444,7 @@ describe('applyScaleSetChanges: an attempt that dies mid-PATCH', () => {
         assert.equal(control.type, ErrorType.Transient);
         assert.match(control.message, /in progress/i);
 
-        const since = await mark();
-        const resumed = attempt(input, beat);
-        await within(resumed.polling, 'the resumed attempt polling', 10_000);
-        await held.release();
-        const r = await within(resumed.run, 'the resumed attempt', 10_000);
-        assert.ok(r.outcomes.every((o) => o.ok && o.changed));
-        assert.deepEqual(await patchesSince(since, target.nodeResourceGroup), [], 'the resumed attempt sent no PATCH');
+        await resumesWithoutPatch(input, beat, held, target.nodeResourceGroup);
         const after = await onScaleSet(labClients(), target);
         assert.ok(ids.every((id) => after.has(id.toLowerCase())));
         await within(abandoned, 'the abandoned attempt to see the same operation end', 10_000);
@@ -455,17 +468,7 @@ describe('applyScaleSetChanges: an attempt that dies mid-PATCH', () => {
           const beat = first.lastBeat();
           assert.ok(Object.keys(beat?.operations ?? {}).length, 'the attempt beat its operation before polling on');
 
-          const since = await mark();
-          const resumed = attempt(input, beat);
-          await within(resumed.polling, 'the resumed attempt polling', 10_000);
-          await held.release();
-          const r = await within(resumed.run, 'the resumed attempt', 10_000);
-          assert.ok(r.outcomes.every((o) => o.ok && o.changed));
-          assert.deepEqual(
-            await patchesSince(since, target.nodeResourceGroup),
-            [],
-            'the resumed attempt sent no PATCH',
-          );
+          await resumesWithoutPatch(input, beat, held, target.nodeResourceGroup);
         } finally {
           polls.release(); // the abandoned attempt polls on, and sees the operation end
         }
