@@ -79,25 +79,66 @@ export function notOursMessage(kind: AdoptKind, what: string, markedBy: string |
 const TAG_MANAGED_BY = 'managed-by';
 /** The binding that created the resource (DESIGN: `gmsa-binding: <provisioning id>`). */
 const TAG_BINDING = 'gmsa-binding';
-/** One tag per binding that uses the resource: `gmsa-binding-<key>: <provisioning id>`. */
-const TAG_USES_PREFIX = 'gmsa-binding-';
+/**
+ * The keys of every binding that uses the resource, packed: `gmsa-uses-1: <key>,<key>,…` (19 keys a tag), so that
+ * hundreds of bindings sharing one identity or vault stay inside Azure's 50 tags a resource.
+ */
+const TAG_USES_PREFIX = 'gmsa-uses-';
+/** The earlier form, one tag per binding (`gmsa-binding-<key>: <provisioning id>`): still read, written packed. */
+const TAG_USES_LEGACY = /^gmsa-binding-([0-9a-f]{12})$/;
 /** Set when the resource existed before and a caller adopted it: a removal then only takes the marks off. */
 const TAG_ADOPTED = 'gmsa-adopted';
 
+/**
+ * Azure's tag limits ("Tag resources", Azure Resource Manager): 50 name/value pairs on a resource, names up to 512
+ * characters, values up to 256. A Key Vault secret takes 15 tags ("About Azure Key Vault secrets").
+ */
+export const AZURE_TAG_LIMITS = { perResource: 50, perSecret: 15, name: 512, value: 256 } as const;
+
 type Tags = Record<string, string> | undefined;
+
+/** `items` in as few `<prefix><n>` tags (n from 1) as values of at most 256 characters allow. */
+export function packedTags(prefix: string, items: readonly string[], sep = ','): Record<string, string> {
+  const out: Record<string, string> = {};
+  let n = 0;
+  let value = '';
+  for (const item of items) {
+    if (value && value.length + sep.length + item.length > AZURE_TAG_LIMITS.value) {
+      out[`${prefix}${++n}`] = value;
+      value = '';
+    }
+    value = value ? `${value}${sep}${item}` : item;
+  }
+  if (value) out[`${prefix}${++n}`] = value;
+  return out;
+}
+
+/** The items `packedTags` wrote under `prefix`, in order. */
+export function unpackedTags(tags: Tags, prefix: string, sep = ','): string[] {
+  const packed = Object.entries(tags ?? {})
+    .map(([k, v]) => ({ n: isPacked(k, prefix) ? Number(k.slice(prefix.length)) : NaN, v }))
+    .filter((e) => Number.isInteger(e.n))
+    .sort((a, b) => a.n - b.n);
+  return packed.flatMap((e) => e.v.split(sep)).filter(Boolean);
+}
+
+/** Whether `name` is one of the `<prefix><n>` tags `packedTags` writes. */
+export const isPacked = (name: string, prefix: string) =>
+  name.startsWith(prefix) && /^[1-9][0-9]*$/.test(name.slice(prefix.length));
+
+const isUsesTag = (k: string) => isPacked(k, TAG_USES_PREFIX) || TAG_USES_LEGACY.test(k);
 
 export function ownershipFromTags(tags: Tags): Ownership | undefined {
   if (tags?.[TAG_MANAGED_BY] !== PRODUCT) return undefined;
-  const uses = Object.keys(tags)
-    .filter((k) => k.startsWith(TAG_USES_PREFIX))
-    .map((k) => k.slice(TAG_USES_PREFIX.length));
+  const legacy = Object.keys(tags).flatMap((k) => TAG_USES_LEGACY.exec(k)?.[1] ?? []);
+  const uses = [...new Set([...unpackedTags(tags, TAG_USES_PREFIX), ...legacy])];
   return { createdBy: tags[TAG_ADOPTED] === 'true' ? undefined : tags[TAG_BINDING], uses };
 }
 
-/** `tags` with the marks of `o`, others' tags kept; a per-binding tag names its provisioning id where known. */
+/** `tags` with the marks of `o`, others' tags kept (an earlier form of the uses list is rewritten packed). */
 export function tagsWithOwnership(tags: Tags, o: Ownership, binding: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(tags ?? {})) if (!k.startsWith(TAG_USES_PREFIX)) out[k] = v;
+  for (const [k, v] of Object.entries(tags ?? {})) if (!isUsesTag(k)) out[k] = v;
   out[TAG_MANAGED_BY] = PRODUCT;
   if (o.createdBy) {
     out[TAG_BINDING] = o.createdBy;
@@ -106,11 +147,7 @@ export function tagsWithOwnership(tags: Tags, o: Ownership, binding: string): Re
     out[TAG_BINDING] ??= binding;
     out[TAG_ADOPTED] = 'true';
   }
-  for (const key of o.uses) {
-    out[`${TAG_USES_PREFIX}${key}`] =
-      tags?.[`${TAG_USES_PREFIX}${key}`] ?? (key === bindingKey(binding) ? binding : key);
-  }
-  return out;
+  return { ...out, ...packedTags(TAG_USES_PREFIX, o.uses) };
 }
 
 /** `tags` without any of this product's marks (what an adopted resource gets back when its last binding leaves). */
@@ -118,7 +155,7 @@ export function tagsWithoutOwnership(tags: Tags): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(tags ?? {})) {
     if (k === TAG_MANAGED_BY && v === PRODUCT) continue;
-    if (k === TAG_BINDING || k === TAG_ADOPTED || k.startsWith(TAG_USES_PREFIX)) continue;
+    if (k === TAG_BINDING || k === TAG_ADOPTED || isUsesTag(k)) continue;
     out[k] = v;
   }
   return out;

@@ -18,7 +18,7 @@ import {
   patchIdentity,
   poolScaleSet,
 } from './scale-set-identities.js';
-import { accessTag, otherAccessRecords, parseAccessTag } from './tags.js';
+import { accessRecordOf, otherAccessRecords, withAccessRecord } from './tags.js';
 import {
   ensureAccessPolicy,
   ensureRoleAssignment,
@@ -29,7 +29,7 @@ import {
   ROLE,
 } from './vault-access.js';
 import { ownerOf } from '../owner.js';
-import { ownershipFromTags } from '../../domain/ownership.js';
+import { AZURE_TAG_LIMITS, ownershipFromTags } from '../../domain/ownership.js';
 import { ErrorType, fatal } from '../../contract/errors.js';
 import type {
   ClusterRef,
@@ -121,13 +121,20 @@ export function createKeyVaultAccessActivities(clients: AzureClients) {
     // An access policy cannot name a secret: `get` covers the whole vault. What this product adds (or shares
     // with another binding that added it) is recorded on the vault before the grant, so a revoke finds it even
     // when this attempt dies before it reports.
-    const tag = accessTag(owner.binding);
     const ours =
       missingPermissions(current, principalId, ['get']).length > 0 ||
-      otherAccessRecords(current.tags, principalId, tag).length > 0;
-    const recorded = parseAccessTag(current.tags?.[tag])?.objectId === principalId.toLowerCase();
+      otherAccessRecords(current.tags, principalId, owner.binding).length > 0;
+    const recorded = accessRecordOf(current.tags, owner.binding) === principalId.toLowerCase();
     if (ours && !recorded && ownershipFromTags(current.tags)) {
-      await patchVaultTags(clients, vault, { ...(current.tags ?? {}), [tag]: principalId.toLowerCase() });
+      const tags = withAccessRecord(current.tags, owner.binding, principalId);
+      const count = Object.keys(tags).length;
+      if (count > AZURE_TAG_LIMITS.perResource) {
+        throw fatal(
+          ErrorType.PreconditionFailed,
+          `vault ${vault.name} would carry ${count} tags, more than Azure's ${AZURE_TAG_LIMITS.perResource}: an access-policy vault records in its tags the principal each binding was given (about 180 bindings with identities of their own, 400 sharing one), so it holds no more; nothing was changed. Use options.keyVaultAccess "rbac" (each grant is a role assignment that records itself) or another vault`,
+        );
+      }
+      await patchVaultTags(clients, vault, tags);
     }
     await ensureAccessPolicy(clients, vault, current, principalId, ['get']);
     return { principalId, scaleSetsUpdated, access: 'accessPolicy', scope: 'vault' };
@@ -159,18 +166,15 @@ export function createKeyVaultAccessActivities(clients: AzureClients) {
       revoked.push(...r.revoked);
       kept.push(...r.kept);
     }
-    const tag = accessTag(owner.binding);
-    const record = parseAccessTag(found.tags?.[tag]);
     const policy = `access policy of ${principalId} on vault ${vault.name}`;
-    if (record && record.objectId === principalId.toLowerCase()) {
-      if (otherAccessRecords(found.tags, principalId, tag).length === 0) {
-        await removeAccessPolicy(clients, vault, found, principalId, record.permissions);
+    if (accessRecordOf(found.tags, owner.binding) === principalId.toLowerCase()) {
+      if (otherAccessRecords(found.tags, principalId, owner.binding).length === 0) {
+        await removeAccessPolicy(clients, vault, found, principalId, ['get']);
         revoked.push(policy);
       } else {
         kept.push(`${policy}: another binding relies on it`);
       }
-      const { [tag]: _ours, ...tags } = found.tags ?? {};
-      await patchVaultTags(clients, vault, tags);
+      await patchVaultTags(clients, vault, withAccessRecord(found.tags, owner.binding, undefined));
     } else if (missingPermissions(found, principalId, ['get']).length === 0) {
       kept.push(`${policy}: not recorded as added by this binding`);
     }

@@ -2,14 +2,17 @@
  * Ownership on Azure objects (DESIGN "A shared world"): what an ensure step may do with a resource or secret it
  * finds, judged from its tags before any write, and what a removal does with it; plus the two records of grants
  * this product made, which Azure has no tags for: a role assignment's `description` (the AD marker codec,
- * `managed-by=aks-gmsa;binding=<id>;uses=<key>,…`) and, on an access-policy vault, one tag per binding naming the
- * principal it added (`gmsa-access-<binding key>: <object id>`).
+ * `managed-by=aks-gmsa;binding=<id>;uses=<key>,…`) and, on an access-policy vault, packed tags naming the
+ * principal each binding added (`gmsa-grants-<n>`).
  */
 import {
   adopts,
+  AZURE_TAG_LIMITS,
   bindingKey,
   claim,
   formatAdMarker,
+  isPacked,
+  packedTags,
   notOursMessage,
   ownershipFromTags,
   parseAdMarker,
@@ -17,6 +20,7 @@ import {
   tagOwner,
   tagsWithOwnership,
   tagsWithoutOwnership,
+  unpackedTags,
   usedBy,
   type AdoptKind,
   type Owner,
@@ -109,8 +113,14 @@ export function claimedAssignmentDescription(description: string | undefined, bi
 export const ACCESS_TAG_PREFIX = 'gmsa-access-';
 /** The worker's own entry on an adopted vault (one worker serves every binding). */
 export const WORKER_ACCESS_TAG = `${ACCESS_TAG_PREFIX}worker`;
-
-export const accessTag = (binding: string) => `${ACCESS_TAG_PREFIX}${bindingKey(binding)}`;
+/**
+ * The bindings' records, packed by principal: `gmsa-grants-1: <object id>=<key>+<key>;<object id>=<key>` (five
+ * principals a tag), so an access-policy vault holds about 180 bindings with their own identities, or 400 sharing
+ * one, inside Azure's 50 tags. Each names the principal a binding gave `get`.
+ */
+const GRANTS_PREFIX = 'gmsa-grants-';
+/** The earlier form, one tag per binding (`gmsa-access-<key>: <object id>`): still read, written packed. */
+const ACCESS_LEGACY = /^gmsa-access-([0-9a-f]{12})$/;
 
 /** The object id a `gmsa-access-*` tag names, and the secret permissions it records (`<oid>` or `<oid>:get,set`). */
 export function parseAccessTag(value: string | undefined): { objectId: string; permissions: string[] } | undefined {
@@ -123,10 +133,49 @@ export function parseAccessTag(value: string | undefined): { objectId: string; p
 export const formatAccessTag = (objectId: string, permissions: string[]) =>
   permissions.length === 1 && permissions[0] === 'get' ? objectId : `${objectId}:${permissions.join(',')}`;
 
-/** The bindings' `gmsa-access-*` tags other than `except` that name `objectId` (the worker's is not one). */
-export function otherAccessRecords(tags: Tags, objectId: string, except: string): string[] {
-  return Object.entries(tags ?? {})
-    .filter(([k]) => k.startsWith(ACCESS_TAG_PREFIX) && k !== except && k !== WORKER_ACCESS_TAG)
-    .filter(([, v]) => parseAccessTag(v)?.objectId === objectId.toLowerCase())
-    .map(([k]) => k);
+/** Every binding's record on a vault: binding key → the object id it gave `get` (both forms read). */
+export function accessRecords(tags: Tags): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of Object.entries(tags ?? {})) {
+    const key = ACCESS_LEGACY.exec(k)?.[1];
+    const oid = key ? parseAccessTag(v)?.objectId : undefined;
+    if (key && oid) out.set(key, oid);
+  }
+  for (const group of unpackedTags(tags, GRANTS_PREFIX, ';')) {
+    const [oid, keys] = group.split('=');
+    if (oid && keys) for (const key of keys.split('+').filter(Boolean)) out.set(key, oid.toLowerCase());
+  }
+  return out;
+}
+
+/** The object id `binding`'s record names, if it has one. */
+export const accessRecordOf = (tags: Tags, binding: string) => accessRecords(tags).get(bindingKey(binding));
+
+/** The vault's tags with `binding`'s record set to `objectId` (or removed: undefined), every record packed. */
+export function withAccessRecord(tags: Tags, binding: string, objectId: string | undefined): Record<string, string> {
+  const records = accessRecords(tags);
+  if (objectId) records.set(bindingKey(binding), objectId.toLowerCase());
+  else records.delete(bindingKey(binding));
+  const byPrincipal = new Map<string, string[]>();
+  for (const [key, oid] of records) byPrincipal.set(oid, [...(byPrincipal.get(oid) ?? []), key]);
+  // A principal's keys go in groups short enough for one tag value (an object id and 16 keys).
+  const groups = [...byPrincipal].flatMap(([oid, keys]) => {
+    const per = Math.floor((AZURE_TAG_LIMITS.value - oid.length) / 13);
+    return Array.from(
+      { length: Math.ceil(keys.length / per) },
+      (_, i) => `${oid}=${keys.slice(i * per, (i + 1) * per).join('+')}`,
+    );
+  });
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tags ?? {}))
+    if (!ACCESS_LEGACY.test(k) && !isPacked(k, GRANTS_PREFIX)) out[k] = v;
+  return { ...out, ...packedTags(GRANTS_PREFIX, groups, ';') };
+}
+
+/** The keys of the bindings other than `binding` whose record names `objectId`. */
+export function otherAccessRecords(tags: Tags, objectId: string, binding: string): string[] {
+  const own = bindingKey(binding);
+  return [...accessRecords(tags)]
+    .filter(([key, oid]) => key !== own && oid === objectId.toLowerCase())
+    .map(([key]) => key);
 }

@@ -17,7 +17,8 @@ import { pipelineOptions, type AzureClients } from '../../../activities/azure/cl
 import { createKeyVaultAccessActivities } from '../../../activities/azure/key-vault-access.js';
 import { createKeyVaultActivities } from '../../../activities/azure/key-vault.js';
 import { createManagedIdentityActivities } from '../../../activities/azure/managed-identity.js';
-import { bindingKey, parseAdMarker, type AdoptKind, type Owner } from '../../../domain/ownership.js';
+import { accessRecordOf } from '../../../activities/azure/tags.js';
+import { bindingKey, ownershipFromTags, parseAdMarker, type AdoptKind, type Owner } from '../../../domain/ownership.js';
 import { LAB_LIMITED_CLIENT_ID, LAB_LIMITED_OBJECT_ID, limitedClientSecret } from '../../../lab/azure/world.js';
 import {
   azureLabSettings,
@@ -138,7 +139,8 @@ describe('an existing vault without our marks', () => {
     assert.equal(after.tags?.team, 'payments', 'their tag kept');
     assert.equal(after.tags?.['managed-by'], 'aks-gmsa');
     assert.equal(after.tags?.['gmsa-adopted'], 'true');
-    assert.equal(after.tags?.[`gmsa-binding-${bindingKey(owner.binding)}`], owner.binding);
+    assert.deepEqual(ownershipFromTags(after.tags)?.uses, [bindingKey(owner.binding)]);
+    assert.equal(after.tags?.['gmsa-uses-1'], bindingKey(owner.binding), 'the uses list, packed');
     const { tags: _t1, ...a } = shape(after, me.objectId) as Record<string, unknown>;
     const { tags: _t2, ...b } = shape(before, me.objectId) as Record<string, unknown>;
     assert.deepEqual(a, b, 'every property but the worker entry as it was (mode, soft delete, their policy)');
@@ -225,8 +227,7 @@ describe('an existing secret without our marks', () => {
     const shared = await kv.deleteUserSecret({ ...ours, owner });
     assert.equal(shared.removed, false, 'another binding still uses it');
     const tags = (await clients.secrets(vault.vaultUri).getSecret(ours.secretName)).properties.tags ?? {};
-    assert.equal(tags[`gmsa-binding-${bindingKey(owner.binding)}`], undefined, 'this binding is off the secret');
-    assert.ok(tags[`gmsa-binding-${bindingKey(other.binding)}`], 'the other binding is still on it');
+    assert.deepEqual(ownershipFromTags(tags)?.uses, [bindingKey(other.binding)], 'only the other binding is on it');
     assert.equal((await kv.deleteUserSecret({ ...ours, owner: other })).removed, true, 'the last one deletes it');
     assert.deepEqual(await readAs(clients.secrets(vault.vaultUri), ours.secretName), { error: 'SecretNotFound' });
   });
@@ -283,14 +284,8 @@ describe('a managed identity shared by two bindings', () => {
     assert.equal(second.created, false);
     assert.equal(second.principalId, first.principalId);
     const msi = clients.msi(sub()).userAssignedIdentities;
-    const uses = async () =>
-      Object.keys((await msi.get(LAB_RG, ref.name)).tags ?? {})
-        .filter((k) => k.startsWith('gmsa-binding-'))
-        .sort();
-    assert.deepEqual(
-      await uses(),
-      [`gmsa-binding-${bindingKey(a.binding)}`, `gmsa-binding-${bindingKey(b.binding)}`].sort(),
-    );
+    const uses = async () => ownershipFromTags((await msi.get(LAB_RG, ref.name)).tags)?.uses.sort();
+    assert.deepEqual(await uses(), [bindingKey(a.binding), bindingKey(b.binding)].sort());
 
     const access = createKeyVaultAccessActivities(clients);
     const vault = await createKeyVaultActivities(clients).ensureKeyVault({
@@ -324,7 +319,7 @@ describe('a managed identity shared by two bindings', () => {
     const released = await mi.deleteManagedIdentity({ ...ref, detachFrom, owner: a });
     assert.equal(released.deleted, false);
     assert.deepEqual(released.detachedFrom, [], 'a release detaches nothing');
-    assert.deepEqual(await uses(), [`gmsa-binding-${bindingKey(b.binding)}`], 'only b is left on it');
+    assert.deepEqual(await uses(), [bindingKey(b.binding)], 'only b is left on it');
 
     assert.deepEqual((await access.removeScaleSetIdentity({ ...removal, owner: b })).scaleSetsUpdated, ['akswin1']);
     const deleted = await mi.deleteManagedIdentity({ ...ref, detachFrom, owner: b });
@@ -418,11 +413,8 @@ describe('the hosts get read on the one secret', () => {
     assert.equal(r.scope, 'vault');
     const vaults = clients.keyVault(sub()).vaults;
     const got = await vaults.get(LAB_RG, input.vault.name);
-    assert.equal(
-      got.tags?.[`gmsa-access-${bindingKey(owner.binding)}`],
-      LAB_LIMITED_OBJECT_ID,
-      'recorded on the vault',
-    );
+    assert.equal(accessRecordOf(got.tags, owner.binding), LAB_LIMITED_OBJECT_ID, 'recorded on the vault');
+    assert.equal(got.tags?.['gmsa-grants-1'], `${LAB_LIMITED_OBJECT_ID}=${bindingKey(owner.binding)}`, 'packed');
     assert.ok((await readAs(limitedSecrets(vault.vaultUri), 'another')).value, 'a policy reads every secret');
 
     const revoked = await access.revokeKeyVaultAccess({
@@ -433,7 +425,23 @@ describe('the hosts get read on the one secret', () => {
     assert.deepEqual(revoked.revoked, [`access policy of ${LAB_LIMITED_OBJECT_ID} on vault ${input.vault.name}`]);
     const after = await vaults.get(LAB_RG, input.vault.name);
     assert.ok(!after.properties.accessPolicies?.some((p) => p.objectId === LAB_LIMITED_OBJECT_ID), 'entry removed');
-    assert.equal(after.tags?.[`gmsa-access-${bindingKey(owner.binding)}`], undefined, 'record removed');
+    assert.equal(accessRecordOf(after.tags, owner.binding), undefined, 'record removed');
+  });
+
+  it('access policy: a vault whose 50 tags are taken refuses the grant before any change, naming rbac', async () => {
+    const { clients, input, access } = await grantWorld('accessPolicy');
+    const vaults = clients.keyVault(sub()).vaults;
+    const before = await vaults.get(LAB_RG, input.vault.name);
+    const theirs = Object.fromEntries(
+      Array.from({ length: 50 - Object.keys(before.tags ?? {}).length }, (_, i) => [`team-${i}`, 'x']),
+    );
+    await vaults.update(LAB_RG, input.vault.name, { tags: { ...before.tags, ...theirs } });
+    const f = await failure(access.grantKeyVaultAccess(input));
+    assert.equal(f.type, 'PreconditionFailed');
+    assert.match(f.message, /would carry 51 tags, more than Azure's 50.*keyVaultAccess "rbac"/);
+    const after = await vaults.get(LAB_RG, input.vault.name);
+    assert.ok(!after.properties.accessPolicies?.some((p) => p.objectId === LAB_LIMITED_OBJECT_ID), 'no entry added');
+    assert.equal(Object.keys(after.tags ?? {}).length, 50, 'tags as they were');
   });
 
   it('access policy: a principal that had get already (someone else gave it) keeps it after a revoke', async () => {
