@@ -71,8 +71,9 @@ export const keyVault: StepPolicy = { ...azureLongRunning, startToClose: '10 min
 
 /**
  * Steps that read or write a vault's data plane right after a role assignment: Key Vault answers 403 "please
- * observe propagation time" for up to 10 minutes (Azure RBAC troubleshooting), each retried after 30 s
- * (activities/azure/errors.ts PROPAGATION_RETRY_MS), so the attempts cover more than those 10 minutes.
+ * observe propagation time" for seconds to 10 minutes (Azure RBAC troubleshooting). Such a 403 names no delay
+ * (activities/azure/errors.ts), so the backoff looks again after 1 s and then less often, at most every 30 s: the
+ * 30 attempts cover 11 minutes (test/unit/retry-budgets.test.ts).
  */
 export const dataPlane: StepPolicy = { ...quick, maxAttempts: 30, maxIntervalMs: 30_000 };
 

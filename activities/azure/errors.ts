@@ -44,15 +44,18 @@ const busyVault = (e: SdkError) =>
 export const BUSY_RETRY_MS = { min: 10_000, max: 30_000 } as const;
 
 /**
- * How long a 403 "please observe propagation time" waits (Key Vault's ForbiddenByRbac right after a role
- * assignment): Azure RBAC takes up to 10 minutes to get there ("Troubleshoot Azure RBAC"), so a step's policy
- * budgets 10 minutes / 30 s = 20 attempts or more of it.
+ * How long Key Vault's "the Key Vault changed from the point the operation began" waits: that 409 is optimistic
+ * concurrency, the other write is already applied, so a retry a moment later succeeds unless yet another write
+ * lands first. Jittered, so the many bindings of one vault that collided spread out.
  */
-export const PROPAGATION_RETRY_MS = 30_000;
+export const VAULT_RACE_RETRY_MS = { min: 200, max: 2_000 } as const;
 
-/** One jittered wait within BUSY_RETRY_MS (`random` in [0, 1), for tests). */
-export function busyRetryMs(random: () => number = Math.random): number {
-  return Math.round(BUSY_RETRY_MS.min + random() * (BUSY_RETRY_MS.max - BUSY_RETRY_MS.min));
+/** One jittered wait within `range` (`random` in [0, 1), for tests): BUSY_RETRY_MS unless told. */
+export function busyRetryMs(
+  random: () => number = Math.random,
+  range: { min: number; max: number } = BUSY_RETRY_MS,
+): number {
+  return Math.round(range.min + random() * (range.max - range.min));
 }
 
 /**
@@ -152,8 +155,11 @@ export function azureFailure(e: unknown, what: string, hint = ''): ApplicationFa
   if (status === 429) return transient(text, retryAfterMs(e), cause);
   // Busy (a 409, or a failed operation read from its Location URL with a busy code): Azure's Retry-After when it
   // sends one, else a jittered wait long enough for the other operation to end.
-  if (status >= 400 && status < 500 && (busyCode(err.code, err.message) || busyVault(err))) {
+  if (status >= 400 && status < 500 && busyCode(err.code, err.message)) {
     return transient(text, retryAfterMs(e) ?? busyRetryMs(), cause);
+  }
+  if (status === 409 && busyVault(err)) {
+    return transient(text, retryAfterMs(e) ?? busyRetryMs(Math.random, VAULT_RACE_RETRY_MS), cause);
   }
   // A failed operation polled through its Location URL comes back as an HTTP error whose code is the operation's
   // ("Track asynchronous Azure operations"): a code that says "try again" wins over a generic 4xx status.
@@ -163,10 +169,12 @@ export function azureFailure(e: unknown, what: string, hint = ''): ApplicationFa
   if (status === 408 || status >= 500) return transient(text, retryAfterMs(e), cause);
   if (status === 401) return fatal(ErrorType.Unauthorized, withHint, cause);
   if (status === 403 && /propagation time/i.test(err.message ?? '')) {
-    // Key Vault's ForbiddenByRbac right after a role assignment: Azure RBAC takes up to 10 minutes to get there.
+    // Key Vault's ForbiddenByRbac right after a role assignment: Azure RBAC takes from seconds up to 10 minutes to
+    // get there ("Troubleshoot Azure RBAC"). No fixed wait: the step policy's backoff looks again after 1 s, then
+    // less often up to every 30 s, for more than those 10 minutes (workflows/step-policies.ts dataPlane).
     return transient(
       `${text} — a new role assignment may still be propagating (up to 10 minutes)`,
-      retryAfterMs(e) ?? PROPAGATION_RETRY_MS,
+      retryAfterMs(e),
       cause,
     );
   }

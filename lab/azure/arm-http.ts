@@ -18,6 +18,8 @@ export interface Request {
   caller?: { oid: string; tid: string; appid: string };
   /** The https origin the client used, for URLs the fake hands back (operation status, vaultUri). */
   origin: string;
+  /** When the request arrived (ms): a write began then, for the vaults' optimistic concurrency. */
+  receivedAt: number;
 }
 
 export const json = (status: number, body?: unknown, headers?: Record<string, string>): Reply => ({
@@ -36,6 +38,35 @@ export const notFound = (type: string, name: string, rg: string) =>
     'ResourceNotFound',
     `The Resource '${type}/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
   );
+
+/**
+ * ARM's tag limits ("Tag resources", Azure Resource Manager docs): 50 name/value pairs a resource, names up to
+ * 512 characters without `<>%&\?/`, values up to 256. Microsoft documents the limits, not the reply; the codes
+ * and texts here are the fake's, in ARM's error envelope.
+ */
+export function tagsError(body: unknown): Reply | undefined {
+  const tags = (body as { tags?: unknown } | undefined)?.tags;
+  if (!tags || typeof tags !== 'object') return undefined;
+  const entries = Object.entries(tags as Record<string, unknown>);
+  if (entries.length > 50) {
+    return armError(400, 'InvalidTagCount', `The resource has ${entries.length} tags; at most 50 are allowed.`);
+  }
+  const badName = entries.find(
+    ([k]) => k.length > 512 || /[<>%&\\?/]/.test(k) || [...k].some((c) => c.charCodeAt(0) < 0x20),
+  );
+  if (badName) {
+    return armError(
+      400,
+      'InvalidTagNameCharacters',
+      `The tag names '${badName[0]}' have reserved characters '<,>,%,&,\\,?,/' or control characters, or are longer than 512 characters.`,
+    );
+  }
+  const badValue = entries.find(([, v]) => typeof v !== 'string' || v.length > 256);
+  if (badValue) {
+    return armError(400, 'InvalidTagValueLength', `The value of tag '${badValue[0]}' is longer than 256 characters.`);
+  }
+  return undefined;
+}
 
 export async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];

@@ -36,6 +36,27 @@ export interface VaultProps {
   createMode?: string;
 }
 
+/** When each vault was last written (ms). */
+const changedAt = new WeakMap<Resource, number>();
+
+/**
+ * Key Vault's optimistic concurrency on vault writes (an update, a PATCH, an access-policy change): one that began
+ * (arrived) before another write to the same vault was applied fails with 409 ConflictError, Key Vault's own text
+ * (quoted in scylladb/scylla-cluster-tests#13184), so parallel writers must serialise or retry. The latency knob is
+ * how long a write is in flight; undefined: go ahead, and this write is now the vault's last change.
+ */
+function raced(ctx: Ctx, vault: Resource): Reply | undefined {
+  if ((changedAt.get(vault) ?? 0) > ctx.req.receivedAt) {
+    return armError(
+      409,
+      'ConflictError',
+      `A conflict occurred that prevented the operation from completing. The operation failed because the Key Vault '${vault.name}' changed from the point the operation began. This can happen if parallel operations are being performed on the Key Vault. To prevent this error, serialize the operations so that only one operation is performed on the Key Vault at a time. Follow this link for more information: https://go.microsoft.com/fwlink/?linkid=2147741`,
+    );
+  }
+  changedAt.set(vault, Date.now());
+  return undefined;
+}
+
 /** The vault of this name anywhere in the fake (names are global). */
 export function findVault(ctx: Ctx, name: string): Resource | undefined {
   for (const r of ctx.world.resources.values()) {
@@ -131,6 +152,8 @@ async function putVault(ctx: Ctx, m: RegExpExecArray): Promise<Reply> {
       'A vault with the same name already exists in deleted state. You need to either recover or purge existing key vault. Follow this link https://go.microsoft.com/fwlink/?linkid=2149745 for more information on soft delete.',
     );
   }
+  const conflict = existing ? raced(ctx, existing) : undefined;
+  if (conflict) return conflict;
   const vault: Resource = existing ?? {
     id,
     name,
@@ -174,6 +197,8 @@ async function putVault(ctx: Ctx, m: RegExpExecArray): Promise<Reply> {
     lastModifiedAt: now,
   };
   put(ctx.world, vault);
+  // A create is a change too: a second create of the same name that was in flight meanwhile is refused as above.
+  changedAt.set(vault, Date.now());
   // Vaults_CreateOrUpdate (keyvault/…/stable/2025-05-01 and 2026-02-01 openapi.json): 200 with the vault for an
   // update, done at once; 201 with `Location` and `Retry-After` for a create, `"final-state-via": "location"`.
   if (existing) return json(200, vault);
@@ -205,6 +230,8 @@ function patchVault(ctx: Ctx, m: RegExpExecArray): Reply {
     const invalid = validatePolicies(p.accessPolicies);
     if (invalid) return invalid;
   }
+  const conflict = raced(ctx, vault);
+  if (conflict) return conflict;
   if (body.tags) vault.tags = body.tags;
   const props = vault.properties as VaultProps;
   // Only what a caller may change; soft delete, once on, stays on (as in Azure).
@@ -292,6 +319,8 @@ export const keyVaultRoutes: Route[] = [
         ?.accessPolicies;
       const invalid = validatePolicies(changes);
       if (invalid) return invalid;
+      const conflict = raced(ctx, vault);
+      if (conflict) return conflict;
       const props = vault.properties as VaultProps;
       props.accessPolicies = applyPolicies(props.accessPolicies, kind.toLowerCase(), changes as AccessPolicy[]);
       return json(200, {

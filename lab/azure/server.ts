@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { adminRoute, type LoggedRequest } from './admin.js';
-import { armError, json, readBody, type Reply, type Request } from './arm-http.js';
+import { armError, json, readBody, tagsError, type Reply, type Request } from './arm-http.js';
 import type { LabCertificates } from './certs.js';
 import type { Ctx, Route } from './context.js';
 import {
@@ -102,7 +102,9 @@ export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
     const q = raw.indexOf('?');
     const pathname = decodeURIComponent(q < 0 ? raw : raw.slice(0, q));
     const path = pathname.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
+    const receivedAt = Date.now();
     return {
+      receivedAt,
       method: req.method ?? 'GET',
       path,
       query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)),
@@ -285,6 +287,7 @@ export async function startAzureFake(o: AzureFakeOptions): Promise<AzureFake> {
         `No registered resource provider found for location and API version '${apiVersion}'. The supported api-versions are '${API_VERSIONS[route.provider]?.join(', ')}'.`,
       );
     }
+    if (!reply && (req.method === 'PUT' || req.method === 'PATCH')) reply = tagsError(req.body);
     if (!reply) {
       settleOperations(world);
       // The resource as it was, for an operation that is to fail: ARM leaves the change unapplied.

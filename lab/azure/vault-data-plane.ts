@@ -27,6 +27,13 @@ const DATA_ACTIONS: Record<string, string> = {
 const kvError = (status: number, code: string, message: string, inner?: string) =>
   json(status, { error: { code, message, ...(inner ? { innererror: { code: inner } } : {}) } });
 
+/**
+ * A secret takes at most 15 tags ("About Azure Key Vault secrets"); more is refused with 400 BadParameter
+ * "Property has invalid value" (as quoted in hashicorp/terraform-provider-azurerm#16780).
+ */
+const tooManyTags = (tags: Record<string, string> | undefined) =>
+  tags && Object.keys(tags).length > 15 ? kvError(400, 'BadParameter', 'Property has invalid value') : undefined;
+
 function vaultOf(world: World, name: string): Resource | undefined {
   for (const r of world.resources.values()) {
     if (r.type === 'Microsoft.KeyVault/vaults' && r.name.toLowerCase() === name.toLowerCase()) return r;
@@ -167,6 +174,8 @@ function route(
       }
       const body = (req.body ?? {}) as { value?: string; contentType?: string; tags?: Record<string, string> };
       if (typeof body.value !== 'string') return kvError(400, 'BadParameter', 'The secret value is required.');
+      const refused = tooManyTags(body.tags);
+      if (refused) return refused;
       const v: SecretVersion = {
         version: randomUUID().replace(/-/g, ''),
         value: body.value,
@@ -184,6 +193,8 @@ function route(
       const v = data.secrets.get(name)?.find((x) => x.version === version);
       if (!v) return notFound(name);
       const body = (req.body ?? {}) as { contentType?: string; tags?: Record<string, string> };
+      const refused = tooManyTags(body.tags);
+      if (refused) return refused;
       if (body.tags !== undefined) v.tags = body.tags;
       if (body.contentType !== undefined) v.contentType = body.contentType;
       return json(200, bundle(base, name, v, false));
