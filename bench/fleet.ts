@@ -30,7 +30,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ProvisioningView } from '../api/schemas.js';
-import { chainAfter, vaultDraws } from './fleet/draws.js';
+import { chainAfter, enableDraws, vaultDraws } from './fleet/draws.js';
 import { distribution } from './fleet/history.js';
 import { startFleetLab, Teardown, workerAllocator, type FleetLab } from './fleet/lab.js';
 import { parseOptions, USAGE, UsageError, type FleetOptions } from './fleet/options.js';
@@ -54,10 +54,11 @@ function describe(o: FleetOptions): string {
   const what =
     o.clusters > 1
       ? `one gMSA on ${o.clusters} clusters`
-      : `${o.n} bindings on one cluster, ${o.sharedIdentity ? 'one shared identity' : 'each its own identity'}`;
+      : `${o.n} bindings on one cluster, ${o.sharedIdentity ? 'one shared identity' : 'each its own identity'}, ` +
+        `${o.vaults.vaults === 'cluster' ? "the secrets in the cluster's vault" : 'a vault each'}`;
   const preload = o.workerEnv.LD_PRELOAD ?? workerAllocator() ?? '';
   return (
-    `fleet: ${what}, latency model ${o.latency}, ${o.workers} worker${o.workers > 1 ? 's' : ''} ` +
+    `fleet: ${what} (${o.vaults.access === 'rbac' ? 'RBAC' : 'access policies'}), latency model ${o.latency}, ${o.workers} worker${o.workers > 1 ? 's' : ''} ` +
     `(${o.source ? 'sources under tsx' : 'compiled'}, ${/jemalloc/.test(preload) ? 'jemalloc' : 'glibc malloc'}), ` +
     `${os.cpus().length} cores`
   );
@@ -102,9 +103,14 @@ async function bench(o: FleetOptions, lab: FleetLab, tag: string, deadline: numb
   const rows: FleetFigures[] = [];
   if (o.killEveryMs > 0) {
     // Both fleets' long-running operations take the model's medians (run.ts medianLros), not a draw each.
-    const calm = await run(fleet(tag, 'b', layout, o.n, `fleet, latency ${o.latency}, no kills`), o.latency, 0, true);
+    const calm = await run(
+      fleet(tag, 'b', layout, o.n, `fleet, latency ${o.latency}, no kills`, o.vaults),
+      o.latency,
+      0,
+      true,
+    );
     const killed = await run(
-      fleet(tag, 'k', layout, o.n, `fleet, SIGKILL every ${o.killEveryMs / 1000} s`),
+      fleet(tag, 'k', layout, o.n, `fleet, SIGKILL every ${o.killEveryMs / 1000} s`, o.vaults),
       o.latency,
       o.killEveryMs,
       true,
@@ -138,11 +144,21 @@ async function bench(o: FleetOptions, lab: FleetLab, tag: string, deadline: numb
   } else {
     const floors = !o.noFloor;
     const one = floors
-      ? await run(fleet(tag, 'o', 'own-identity', 1, `one binding, latency ${o.latency}`), o.latency, 0, o.medianLro)
+      ? await run(
+          fleet(tag, 'o', 'own-identity', 1, `one binding, latency ${o.latency}`, o.vaults),
+          o.latency,
+          0,
+          o.medianLro,
+        )
       : undefined;
     const zero =
-      floors && o.latency > 0 ? await run(fleet(tag, 'z', layout, o.n, 'fleet, zero latency'), 0) : undefined;
-    const main = await run(fleet(tag, 'l', layout, o.n, `fleet, latency ${o.latency}`), o.latency, 0, o.medianLro);
+      floors && o.latency > 0 ? await run(fleet(tag, 'z', layout, o.n, 'fleet, zero latency', o.vaults), 0) : undefined;
+    const main = await run(
+      fleet(tag, 'l', layout, o.n, `fleet, latency ${o.latency}`, o.vaults),
+      o.latency,
+      0,
+      o.medianLro,
+    );
     rows.push(...[one, zero, main].filter((r): r is FleetFigures => r !== undefined));
     console.log(`\n${describe(o)}\n`);
     if (o.medianLro) console.log(`long-running operations take the latency model's medians, not draws\n`);
@@ -159,21 +175,30 @@ async function bench(o: FleetOptions, lab: FleetLab, tag: string, deadline: numb
         `fleet at latency ${o.latency}: wall ${seconds(main.wallMs)} = ${ratio(main.wallMs, floor)} the floor, ` +
           `${ratio(main.wallMs, one.wallMs)} one binding's wall; PATCHes ${main.arm.patches}`,
       );
-      // The floor's one binding draws its vault create once; the fleet waits on the slowest of n draws.
+      // The floor's one binding draws each long-running operation once; the fleet waits on the slowest of its own.
       const { operations } = await lab.admin.state();
-      const [oneDraw] = vaultDraws(operations, one.fleet);
-      const draws = vaultDraws(operations, main.fleet);
-      if (oneDraw !== undefined && draws.length && one.wallMs !== undefined && floor !== undefined) {
+      const oneSteps = one.history.runs[0]?.steps ?? [];
+      let critical = floor;
+      for (const [what, step, drawsOf] of [
+        ['vault creates', 'ensureKeyVault', vaultDraws],
+        ['gMSA enables', 'confirmAksGmsa', enableDraws],
+      ] as const) {
+        const [oneDraw] = drawsOf(operations, one.fleet);
+        const draws = drawsOf(operations, main.fleet);
+        if (oneDraw === undefined || !draws.length || critical === undefined) continue;
         const slowest = Math.max(...draws);
-        // What the one binding's steps after its vault took, uncontended, added to the fleet's slowest draw.
-        const oneSteps = one.history.runs[0]?.steps ?? [];
-        const after = chainAfter('ensureKeyVault', (step) => oneSteps.find((st) => st.name === step)?.ms ?? 0);
-        const withSlowest = slowest + after;
+        // What the one binding's steps after that step took, uncontended, added to the fleet's slowest draw.
+        const after = chainAfter(step, (name) => oneSteps.find((st) => st.name === name)?.ms ?? 0);
+        critical = Math.max(critical, slowest + after);
         console.log(
-          `vault creates drawn: the one binding's ${seconds(oneDraw)}, the fleet's p50 ${seconds(distribution(draws).p50)}` +
-            ` / max ${seconds(slowest)}; that max plus the one binding's steps after its vault (${seconds(after)})` +
-            ` = ${seconds(withSlowest)}; the fleet's wall is ${ratio(main.wallMs, Math.max(floor, withSlowest))}` +
-            ` the larger of that and the floor`,
+          `${what} drawn: the one binding's ${seconds(oneDraw)}, the fleet's ${draws.length} p50 ` +
+            `${seconds(distribution(draws).p50)} / max ${seconds(slowest)}; that max plus the one binding's steps ` +
+            `after ${step} (${seconds(after)}) = ${seconds(slowest + after)}`,
+        );
+      }
+      if (critical !== undefined && critical !== floor) {
+        console.log(
+          `the fleet's wall is ${ratio(main.wallMs, critical)} the larger of those and the floor (${seconds(critical)})`,
         );
       }
     }

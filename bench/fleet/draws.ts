@@ -1,8 +1,8 @@
 /**
- * What the fake drew for a fleet's vault creates (`PUT vaults`, the one long-running operation each binding has of
- * its own; the scale-set PATCHes and the gMSA enable are shared). A binding cannot finish before its vault exists
- * (its secret, then its AD user, come after it), so a fleet's wall is at least its slowest draw plus what follows,
- * while the floor's one binding draws once.
+ * What the fake drew for a fleet's long-running operations: its vault creates (`PUT vaults`: one a binding with a
+ * vault each, one in all when the secrets share the cluster's vault) and its gMSA enables (`PUT managedClusters`,
+ * one a cluster). A binding cannot finish before its vault exists and its cluster has gMSA on, so a fleet's wall is
+ * at least its slowest draw plus what follows, while the floor's one binding draws once of each.
  */
 import { provisionSteps } from '../../workflows/steps.js';
 import type { FleetLab } from './lab.js';
@@ -10,13 +10,23 @@ import type { Fleet } from './requests.js';
 
 type Operations = Awaited<ReturnType<FleetLab['admin']['state']>>['operations'];
 
-/** Each vault create of `fleet` among the fake's `operations`: drawn ms (start → when the fake lets it succeed). */
-export function vaultDraws(operations: Operations, fleet: Fleet): number[] {
-  const names = new Set(fleet.requests.map((r) => r.azure.keyVault.name.toLowerCase()));
+/** The fleet's operations `op` on resources named `names`: drawn ms each (start → when the fake lets it succeed). */
+function draws(operations: Operations, op: string, names: string[]): number[] {
+  const wanted = new Set(names.map((n) => n.toLowerCase()));
   return operations
-    .filter((o) => o.op === 'PUT vaults' && names.has(o.path?.split('/').at(-1)?.toLowerCase() ?? ''))
+    .filter((o) => o.op === op && wanted.has(o.path?.split('/').at(-1)?.toLowerCase() ?? ''))
     .map((o) => o.doneAt - Date.parse(o.startTime));
 }
+
+export const vaultDraws = (operations: Operations, fleet: Fleet) =>
+  draws(
+    operations,
+    'PUT vaults',
+    fleet.requests.map((r) => r.azure.keyVault.name),
+  );
+
+export const enableDraws = (operations: Operations, fleet: Fleet) =>
+  draws(operations, 'PUT managedClusters', fleet.clusters);
 
 /**
  * The longest chain of the provisioning's steps that come after `from` (need it, directly or not), each step timed

@@ -1,5 +1,6 @@
 /** The command line of bench/fleet.ts, checked before anything starts. */
 import { parseArgs } from 'node:util';
+import type { VaultLayout } from './requests.js';
 
 export interface FleetOptions {
   /** Bindings per fleet (with `clusters` > 1: one per cluster, so `clusters`). */
@@ -7,6 +8,8 @@ export interface FleetOptions {
   /** The fake's latency model scale (`PUT /_admin/knobs {azureLike}`); 0 is zero latency. */
   latency: number;
   sharedIdentity: boolean;
+  /** The secrets in the cluster's vault or in a vault each, and the hosts' read on it. */
+  vaults: VaultLayout;
   clusters: number;
   workers: number;
   /** SIGKILL a worker every this many ms (0: never). */
@@ -34,6 +37,10 @@ export const USAGE = `usage: npm run bench:fleet -- [options]
   --n N               bindings on one cluster (default 200)
   --latency S         the Azure fake's latency model at scale S (default 0.05; 0 = zero latency)
   --shared-identity   one managed identity for every binding (one PATCH in all)
+  --vault-per-binding each binding's secret in a vault of its own (default: the cluster's one vault, as in the
+                      README's lab request)
+  --access MODE       the hosts' read on the vault: rbac (default: a role assignment on each secret) or
+                      accessPolicy (records each binding's principal in the vault's tags: ~180 bindings a vault)
   --clusters K        one gMSA on K clusters at once (one binding per cluster; --n is ignored)
   --workers W         worker processes on the task queue (default 1)
   --kill-every S      SIGKILL a worker every S seconds (alternating) and start it again; runs the fleet without
@@ -56,6 +63,8 @@ export function parseOptions(argv: string[]): FleetOptions {
       n: { type: 'string', default: '200' },
       latency: { type: 'string', default: '0.05' },
       'shared-identity': { type: 'boolean', default: false },
+      'vault-per-binding': { type: 'boolean', default: false },
+      access: { type: 'string', default: 'rbac' },
       clusters: { type: 'string', default: '1' },
       workers: { type: 'string', default: '1' },
       'kill-every': { type: 'string', default: '0' },
@@ -79,11 +88,15 @@ export function parseOptions(argv: string[]): FleetOptions {
     return v;
   };
   const int = (v: number) => Number.isInteger(v);
+  if (values.access !== 'rbac' && values.access !== 'accessPolicy') {
+    throw new UsageError(`--access ${values.access}: must be rbac or accessPolicy`);
+  }
   const clusters = number('clusters', values.clusters, (v) => int(v) && v >= 1 && v <= 50, 'an integer 1-50');
   const o: FleetOptions = {
     n: clusters > 1 ? clusters : number('n', values.n, (v) => int(v) && v >= 1 && v <= 1000, 'an integer 1-1000'),
     latency: number('latency', values.latency, (v) => v >= 0 && v <= 1, 'a scale within 0..1'),
     sharedIdentity: values['shared-identity'],
+    vaults: { vaults: values['vault-per-binding'] ? 'binding' : 'cluster', access: values.access },
     clusters,
     workers: number('workers', values.workers, (v) => int(v) && v >= 1 && v <= 8, 'an integer 1-8'),
     killEveryMs: number('kill-every', values['kill-every'], (v) => v >= 0, 'seconds ≥ 0') * 1000,

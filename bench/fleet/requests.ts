@@ -10,6 +10,17 @@ import { PROJECT_ROOT } from '../../lab/paths.js';
 
 export type Layout = 'own-identity' | 'shared-identity' | 'one-gmsa-many-clusters';
 
+/**
+ * Where the secrets live: one vault per cluster, each binding's secret in it (the README's lab request: one vault
+ * for the lab cluster), or a vault per binding; and how the hosts are given read on it.
+ */
+export interface VaultLayout {
+  vaults: 'cluster' | 'binding';
+  access: 'rbac' | 'accessPolicy';
+}
+
+export const DEFAULT_VAULTS: VaultLayout = { vaults: 'cluster', access: 'rbac' };
+
 export interface Fleet {
   label: string;
   layout: Layout;
@@ -24,30 +35,44 @@ const template = () =>
 /** Every name of the bench's objects starts with this (AD accounts and specs are removed by it afterwards). */
 export const namePrefix = (tag: string) => `fl${tag}`;
 
-function binding(cluster: string, names: { gmsa: string; site: string; identity: string }): ProvisionRequest {
+function binding(
+  cluster: string,
+  names: { gmsa: string; site: string; identity: string; vault: string },
+  access: VaultLayout['access'],
+): ProvisionRequest {
   const r = template();
   r.cluster = { ...r.cluster, name: cluster };
   r.gmsa = { name: names.gmsa, standardUser: `gmsa-${names.gmsa}`, credentialSpecName: names.site };
-  r.azure.keyVault = { name: `kv-${names.gmsa}`, secretName: `gmsa-${names.gmsa}` };
+  r.azure.keyVault = { name: names.vault, secretName: `gmsa-${names.gmsa}` };
   r.azure.managedIdentity = { name: names.identity };
+  r.options.keyVaultAccess = access;
   return r;
 }
 
 /**
- * `n` bindings of run `run` (one letter): on one cluster, each with its own gMSA, user, vault, secret, spec and
- * identity (`own-identity`) or one identity for all (`shared-identity`); or one gMSA, user, vault and secret on `n`
- * clusters, each cluster with its own identity and spec (`one-gmsa-many-clusters`).
+ * `n` bindings of run `run` (one letter): on one cluster, each with its own gMSA, user, secret, spec and identity
+ * (`own-identity`) or one identity for all (`shared-identity`), the secrets in the cluster's vault or each in a
+ * vault of its own (`vaults`); or one gMSA, user, vault and secret on `n` clusters, each cluster with its own
+ * identity and spec (`one-gmsa-many-clusters`).
  */
-export function fleet(tag: string, run: string, layout: Layout, n: number, label: string): Fleet {
+export function fleet(
+  tag: string,
+  run: string,
+  layout: Layout,
+  n: number,
+  label: string,
+  vaults: VaultLayout = DEFAULT_VAULTS,
+): Fleet {
   const base = `${namePrefix(tag)}${run}`;
   const spec = (i: number) => `${namePrefix(tag)}-${run}${i}`;
   if (layout === 'one-gmsa-many-clusters') {
     const clusters = Array.from({ length: n }, (_, k) => `aks-${base}${k}`);
+    const names = (k: number) => ({ gmsa: base, site: spec(k), identity: `mi-${base}${k}`, vault: `kv-${base}` });
     return {
       label,
       layout,
       clusters,
-      requests: clusters.map((c, k) => binding(c, { gmsa: base, site: spec(k), identity: `mi-${base}${k}` })),
+      requests: clusters.map((c, k) => binding(c, names(k), vaults.access)),
     };
   }
   const cluster = `aks-${base}`;
@@ -56,11 +81,16 @@ export function fleet(tag: string, run: string, layout: Layout, n: number, label
     layout,
     clusters: [cluster],
     requests: Array.from({ length: n }, (_, i) =>
-      binding(cluster, {
-        gmsa: `${base}${i}`,
-        site: spec(i),
-        identity: layout === 'shared-identity' ? `mi-${base}` : `mi-${base}${i}`,
-      }),
+      binding(
+        cluster,
+        {
+          gmsa: `${base}${i}`,
+          site: spec(i),
+          identity: layout === 'shared-identity' ? `mi-${base}` : `mi-${base}${i}`,
+          vault: vaults.vaults === 'cluster' ? `kv-${base}` : `kv-${base}${i}`,
+        },
+        vaults.access,
+      ),
     ),
   };
 }

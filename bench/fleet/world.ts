@@ -68,7 +68,8 @@ export async function duplicateCheck(lab: FleetLab, fleet: Fleet): Promise<{ lin
     fleet.requests.map((r) => r.azure.keyVault.name),
     (n) => vault(n).length,
   );
-  // Per binding: its hosts' principal has one access-policy entry (or one role assignment per scope) on its vault.
+  // Per binding: its hosts' principal has one access-policy entry on its vault, or one role assignment per role on
+  // its secret (or the vault); bindings sharing an identity share the entry, never an assignment of another secret.
   const principalOf = (r: Fleet['requests'][number]) =>
     lower(props(identity(r.azure.managedIdentity.name)[0]).principalId);
   const assignments = ofType('Microsoft.Authorization/roleAssignments');
@@ -78,15 +79,20 @@ export async function duplicateCheck(lab: FleetLab, fleet: Fleet): Promise<{ lin
     const v = vault(r.azure.keyVault.name)[0];
     const policies = (props(v).accessPolicies ?? []) as Array<{ objectId?: string }>;
     const entries = policies.filter((p) => lower(p.objectId) === principal).length;
+    const scopes = [lower(v?.id), lower(`${v?.id}/secrets/${r.azure.keyVault.secretName}`)];
     const byScope = new Map<string, number>();
-    for (const a of assignments.filter((a) => lower(props(a).principalId) === principal)) {
+    for (const a of assignments) {
+      if (lower(props(a).principalId) !== principal || !scopes.includes(lower(props(a).scope))) continue;
       const k = `${lower(props(a).scope)} ${lower(props(a).roleDefinitionId)}`;
       byScope.set(k, (byScope.get(k) ?? 0) + 1);
     }
-    grants.set(`${r.azure.keyVault.name} for ${r.azure.managedIdentity.name}`, entries + byScope.size);
+    grants.set(
+      `${r.azure.keyVault.name}/${r.azure.keyVault.secretName} for ${r.azure.managedIdentity.name}`,
+      entries + byScope.size,
+    );
     for (const [k, c] of byScope) if (c > 1) twice.push(`role assignment ${k}: ${c}`);
   }
-  once('vault grants (access-policy entry or role assignment per principal)', [...grants.keys()], (k) =>
+  once('vault grants (access-policy entry, or role assignment on the secret, per binding)', [...grants.keys()], (k) =>
     grants.get(k)!,
   );
 
