@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { azureFailure, VAULT_RACE_RETRY_MS } from '../../../activities/azure/errors.js';
 import { createKeyVaultActivities } from '../../../activities/azure/key-vault.js';
 import { createManagedIdentityActivities } from '../../../activities/azure/managed-identity.js';
-import { ownershipFromTags, type Owner } from '../../../domain/ownership.js';
+import { AZURE_TAG_LIMITS, ownershipFromTags, type Owner } from '../../../domain/ownership.js';
 import { azureLabSettings, LAB_RG, labClients, LOCATION, unique, withOverride } from '../../support/azure-lab.js';
 
 const sub = () => azureLabSettings().AZURE_SUBSCRIPTION_ID as string;
@@ -70,7 +70,7 @@ describe('Azure limits on shared objects', () => {
     const owners = Array.from({ length: 60 }, owner);
     for (const o of owners) await mi.ensureManagedIdentity({ ...ref, owner: o });
     const miTags = (await clients.msi(sub()).userAssignedIdentities.get(LAB_RG, ref.name)).tags ?? {};
-    assert.ok(Object.keys(miTags).length <= 50, `${Object.keys(miTags).length} tags`);
+    assert.ok(Object.keys(miTags).length <= AZURE_TAG_LIMITS.perResource, `${Object.keys(miTags).length} tags`);
     assert.equal(ownershipFromTags(miTags)?.uses.length, 60);
 
     const { vault } = await newVault('rbac');
@@ -78,7 +78,7 @@ describe('Azure limits on shared objects', () => {
     const secret = { vaultUri: vault.vaultUri, secretName: unique('s-'), domainFqdn: 'lab.example.test' };
     for (const o of owners.slice(0, 20)) await kv.storeUserSecret({ ...secret, user: 'gmsa-lim', owner: o });
     const secretTags = (await clients.secrets(vault.vaultUri).getSecret(secret.secretName)).properties.tags ?? {};
-    assert.ok(Object.keys(secretTags).length <= 15, `${Object.keys(secretTags).length} tags on the secret`);
+    assert.ok(Object.keys(secretTags).length <= AZURE_TAG_LIMITS.perSecret, `${Object.keys(secretTags).length} tags`);
     assert.equal(ownershipFromTags(secretTags)?.uses.length, 20);
   });
 
