@@ -197,8 +197,9 @@ async function putVault(ctx: Ctx, m: RegExpExecArray): Promise<Reply> {
     lastModifiedAt: now,
   };
   put(ctx.world, vault);
-  // A create is a change too: a second create of the same name that was in flight meanwhile is refused as above.
-  changedAt.set(vault, Date.now());
+  // A create is a change too (an update was marked by raced): a second create of the same name that was in flight
+  // meanwhile is refused as above.
+  if (!existing) changedAt.set(vault, Date.now());
   // Vaults_CreateOrUpdate (keyvault/…/stable/2025-05-01 and 2026-02-01 openapi.json): 200 with the vault for an
   // update, done at once; 201 with `Location` and `Retry-After` for a create, `"final-state-via": "location"`.
   if (existing) return json(200, vault);

@@ -93,6 +93,18 @@ const armError = (statusCode: number, code: string, message: string, headers: Re
 const hint = (f: { details?: unknown[] | null }) =>
   (f.details?.[0] as { retryAfterMs?: number } | undefined)?.retryAfterMs;
 
+/** Each of `errors` is retried after a wait within `range`, the same in nextRetryDelay and in the details. */
+function waitsWithin(errors: Error[], what: string, range: { min: number; max: number }) {
+  for (const e of errors) {
+    const f = azureFailure(e, what);
+    assert.equal(f.type, 'Transient', e.message);
+    assert.equal(f.nonRetryable, false, e.message);
+    const wait = hint(f);
+    assert.ok(wait !== undefined && wait >= range.min && wait <= range.max, `${e.message}: ${wait}`);
+    assert.equal(f.nextRetryDelay, wait, 'the server waits exactly that long');
+  }
+}
+
 test('a busy 409 without Retry-After waits a jittered 10-30 s, in nextRetryDelay and in the details', () => {
   const busy = [
     armError(409, 'OperationNotAllowed', "Another operation is in progress on virtual machine scale set 'akswin1'."),
@@ -103,14 +115,7 @@ test('a busy 409 without Retry-After waits a jittered 10-30 s, in nextRetryDelay
     ),
     armError(409, 'AnotherOperationInProgress', 'Another operation is in progress.'),
   ];
-  for (const e of busy) {
-    const f = azureFailure(e, 'update identities of scale set rg/akswin1');
-    assert.equal(f.type, 'Transient', e.message);
-    assert.equal(f.nonRetryable, false, e.message);
-    const wait = hint(f);
-    assert.ok(wait !== undefined && wait >= BUSY_RETRY_MS.min && wait <= BUSY_RETRY_MS.max, `${e.message}: ${wait}`);
-    assert.equal(f.nextRetryDelay, wait, 'the server waits exactly that long');
-  }
+  waitsWithin(busy, 'update identities of scale set rg/akswin1', BUSY_RETRY_MS);
 });
 
 test("Key Vault's two writers on one vault: the race 409 retries after a jittered 0.2-2 s, not a busy wait", () => {
@@ -122,13 +127,7 @@ test("Key Vault's two writers on one vault: the race 409 retries after a jittere
     ),
     armError(409, 'ConflictError', 'There was a conflict while trying to serialize the vault. Please retry.'),
   ];
-  for (const e of races) {
-    const f = azureFailure(e, 'add access policy on vault rg/kv-a');
-    assert.equal(f.type, 'Transient', e.message);
-    const wait = hint(f);
-    assert.ok(wait !== undefined && wait >= VAULT_RACE_RETRY_MS.min && wait <= VAULT_RACE_RETRY_MS.max, `${wait}`);
-    assert.equal(f.nextRetryDelay, wait);
-  }
+  waitsWithin(races, 'add access policy on vault rg/kv-a', VAULT_RACE_RETRY_MS);
   const deleted = armError(
     409,
     'ConflictError',
