@@ -48,7 +48,9 @@ async function openRun(page: Page, stand: UiStand, id: string): Promise<Seen> {
     decodeStatuses.push(r.status());
     if (r.status() !== 200 && refusal === undefined) refusal = ((await r.json()) as { detail?: string }).detail;
   };
-  page.on('response', (r) => void onResponse(r).catch(() => undefined));
+  // Each refusal's body is read after its response event: awaited below, so no refusal is missed by returning early.
+  const reading: Promise<void>[] = [];
+  page.on('response', (r) => void reading.push(onResponse(r).catch(() => undefined)));
   // Not 'networkidle': the page of a running run long-polls its history, so its network is never idle.
   await page.goto(workflowUrl(stand, id), { waitUntil: 'load', timeout: 120_000 });
   const input = page
@@ -57,12 +59,15 @@ async function openRun(page: Page, stand: UiStand, id: string): Promise<Seen> {
     .first()
     .locator('xpath=..');
   await input.waitFor({ timeout: 60_000 });
-  // Decoded payloads replace the encoded ones when the codec answers: give a page whose calls succeed time to.
+  // Decoded payloads replace the encoded ones when the codec answers: give a page whose calls succeed time to. A
+  // panel not drawn yet (no JSON in it) is not decoded either.
   for (let i = 0; i < 100 && decodeStatuses.every((s) => s === 200); i++) {
-    if (!/"payloads"|binary\/encrypted|^\s*"[A-Za-z0-9+/=]{40,}/m.test(await input.innerText())) break;
+    const text = await input.innerText();
+    if (text.includes('{') && !/"payloads"|binary\/encrypted|^\s*"[A-Za-z0-9+/=]{40,}/m.test(text)) break;
     await page.waitForTimeout(200);
   }
   page.removeAllListeners('response');
+  await Promise.all(reading);
   // The banner above the run (the top bar's codec icon has the same words as its label).
   const banner = page.locator('#content').getByText('Codec Server could not connect', { exact: true });
   return { decodeStatuses, refusal, bannerShown: await banner.isVisible(), input: await input.innerText() };
